@@ -1,0 +1,36 @@
+"""Configuration: the pydantic schema and the YAML loader."""
+
+from baselinr.config.loader import load_config, parse_config
+from baselinr.config.models import (
+    AdaptiveSchedulingConfig,
+    BaselinrConfig,
+    ChangeDetectionConfig,
+    ColumnSelection,
+    ConnectionConfig,
+    CostControlsConfig,
+    IncrementalConfig,
+    PartialProfilingConfig,
+    PartitionConfig,
+    ProfilingConfig,
+    SamplingConfig,
+    StorageConfig,
+    TableEntry,
+)
+
+__all__ = [
+    "AdaptiveSchedulingConfig",
+    "BaselinrConfig",
+    "ChangeDetectionConfig",
+    "ColumnSelection",
+    "ConnectionConfig",
+    "CostControlsConfig",
+    "IncrementalConfig",
+    "PartialProfilingConfig",
+    "PartitionConfig",
+    "ProfilingConfig",
+    "SamplingConfig",
+    "StorageConfig",
+    "TableEntry",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,202 @@
+"""Read ``baselinr.yml``: YAML, ``${VAR}`` interpolation, ``BASELINR_*`` overrides,
+relative paths, validation — and one readable ``ConfigError`` when anything is wrong.
+"""
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from baselinr.config.models import BaselinrConfig
+from baselinr.errors import ConfigError
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_OVERRIDE_PREFIX = "BASELINR_"
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> BaselinrConfig:
+    """Load and validate a config file. Raises ``ConfigError`` with a readable message."""
+    env = os.environ if env is None else env
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {file}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    return parse_config(text, file, env)
+
+
+def parse_config(text: str, file: Path, env: Mapping[str, str]) -> BaselinrConfig:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{file}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: YAML nested too deeply") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of keys, not {_kind(raw)}")
+    try:
+        data = _interpolate(raw, env, ())
+        _apply_overrides(data, env)
+        _resolve_paths(data, file.resolve().parent)
+        config = BaselinrConfig.model_validate(data)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid config {file}: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config {file}:\n{format_validation_error(exc)}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"invalid config {file}: {exc}") from None
+    config._path = file.resolve()
+    return config
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string"}.get(type(value), f"a {type(value).__name__}")
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+# --- ${VAR} -------------------------------------------------------------------------
+
+
+def _interpolate(value: Any, env: Mapping[str, str], loc: tuple[Any, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, (*loc, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{dotted(loc)}: environment variable {name} is not set")
+
+    return _VAR.sub(substitute, value)
+
+
+# --- BASELINR_SECTION__KEY ------------------------------------------------------------
+
+
+def _apply_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name in sorted(env):
+        if not name.startswith(_OVERRIDE_PREFIX) or "__" not in name:
+            continue
+        path = [p.lower() for p in name[len(_OVERRIDE_PREFIX) :].split("__")]
+        if not all(path):
+            continue
+        _set_path(data, path, _override_value(env[name]), name)
+
+
+def _override_value(text: str) -> Any:
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            return text
+    return text
+
+
+def _set_path(data: Any, path: list[str], value: Any, name: str) -> None:
+    node = data
+    for i, key in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ConfigError(f"{name}: no list item '{key}' at {'.'.join(path[:i])}")
+            if last:
+                node[int(key)] = value
+            else:
+                node = node[int(key)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"{name}: '{'.'.join(path[:i])}' is not a mapping")
+        if last:
+            node[key] = value
+        else:
+            node = node.setdefault(key, {})
+
+
+# --- relative paths -------------------------------------------------------------------
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """File paths in the config are relative to the config file, not the cwd."""
+    for section in (data.get("source"), (data.get("storage") or {}).get("connection")):
+        if not isinstance(section, dict):
+            continue
+        filepath = section.get("filepath")
+        if isinstance(filepath, str) and filepath and filepath != ":memory:":
+            section["filepath"] = str((base / Path(filepath).expanduser()).resolve())
+        url = section.get("url")
+        if isinstance(url, str):
+            match = re.match(r"^((?:sqlite|duckdb)[^:]*:///)(?!/)(.+)$", url)
+            if match and match.group(2) != ":memory:":
+                section["url"] = match.group(1) + str((base / match.group(2)).resolve())
+
+
+# --- readable validation errors --------------------------------------------------------
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = tuple(error["loc"])
+        msg = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if error["type"] == "extra_forbidden":
+            known = _known_keys(BaselinrConfig, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            msg = "unknown key" + (f" (did you mean '{close[0]}'?)" if close else "")
+        elif error["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"  - {dotted(loc)}: {msg}")
+    return "\n".join(lines)
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = next(
+            (f for n, f in current.model_fields.items() if part in (n, f.alias)), None
+        )
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside ``X | None`` or ``list[X]``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

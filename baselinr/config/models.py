@@ -1,0 +1,275 @@
+"""The configuration schema: defaults, validation and documentation in one place.
+
+Every key a user can write in ``baselinr.yml`` is declared here; nothing else parses
+config. Unknown keys are rejected so that a typo is an error, not a silent default.
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
+
+SourceType = Literal["sqlite", "postgres", "duckdb", "snowflake", "bigquery"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ConnectionConfig(_Model):
+    """How to reach a database: individual fields, or one SQLAlchemy ``url``."""
+
+    type: SourceType | None = None
+    url: SecretStr | None = None
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    database: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    filepath: str | None = None
+    # snowflake / bigquery
+    account: str | None = None
+    warehouse: str | None = None
+    role: str | None = None
+    project: str | None = None
+    dataset: str | None = None
+    credentials_path: str | None = None
+    connect_args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _type_known(self) -> "ConnectionConfig":
+        if self.type is None and self.url is None:
+            raise ValueError("set either 'type' (with its fields) or 'url'")
+        if self.url is not None and self.type is None:
+            object.__setattr__(self, "type", infer_type_from_url(self.url.get_secret_value()))
+        if self.url is None and self.type in ("sqlite", "duckdb") and not self.filepath:
+            raise ValueError(f"type '{self.type}' needs 'filepath'")
+        if self.url is None and self.type == "postgres" and not self.database:
+            raise ValueError("type 'postgres' needs 'database'")
+        return self
+
+
+def infer_type_from_url(url: str) -> SourceType:
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    aliases: dict[str, SourceType] = {
+        "postgresql": "postgres",
+        "postgres": "postgres",
+        "sqlite": "sqlite",
+        "duckdb": "duckdb",
+        "snowflake": "snowflake",
+        "bigquery": "bigquery",
+    }
+    if scheme not in aliases:
+        raise ValueError(f"cannot infer the source type from a '{scheme}' URL; set 'type'")
+    return aliases[scheme]
+
+
+class StorageConfig(_Model):
+    """Where runs, results, events and incremental state are kept."""
+
+    connection: ConnectionConfig
+    create_tables: bool = True
+
+
+class PartitionConfig(_Model):
+    key: str
+    strategy: Literal["all", "latest", "recent_n", "specific_values"] = "all"
+    recent_n: int | None = Field(default=None, ge=1)
+    values: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _strategy_args(self) -> "PartitionConfig":
+        if self.strategy == "recent_n" and self.recent_n is None:
+            raise ValueError("strategy 'recent_n' needs 'recent_n'")
+        if self.strategy == "specific_values" and not self.values:
+            raise ValueError("strategy 'specific_values' needs a non-empty 'values' list")
+        return self
+
+
+class SamplingConfig(_Model):
+    enabled: bool = False
+    fraction: float = Field(default=0.1, gt=0, le=1)
+    # auto: the cheapest real sampling the dialect has (TABLESAMPLE SYSTEM on Postgres,
+    # a deterministic pseudo-random row predicate on SQLite and DuckDB)
+    method: Literal["auto", "system", "bernoulli", "random"] = "auto"
+    seed: int = 42
+
+
+class ColumnSelection(_Model):
+    include: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+
+
+class TableEntry(_Model):
+    """One ``profiling.tables`` entry: one table, a pattern, or a whole schema."""
+
+    table: str | None = None
+    pattern: str | None = None
+    select_schema: bool = False
+    name: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    pattern_type: Literal["wildcard", "regex"] = "wildcard"
+    exclude_patterns: list[str] = Field(default_factory=list)
+    partition: PartitionConfig | None = None
+    sampling: SamplingConfig | None = None
+    columns: ColumnSelection = Field(default_factory=ColumnSelection)
+    metrics: list[str] | None = None
+    deps: list[list[str]] = Field(default_factory=list)
+    watermark_column: str | None = None
+
+    @field_validator("deps", mode="before")
+    @classmethod
+    def _split_dep_strings(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item.split("/") if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_metric_names(value)
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> "TableEntry":
+        chosen = [k for k in ("table", "pattern") if getattr(self, k)]
+        if self.select_schema:
+            chosen.append("select_schema")
+        if len(chosen) != 1:
+            raise ValueError(
+                "set exactly one of 'table', 'pattern' or 'select_schema: true'"
+                + (f" (found {', '.join(chosen)})" if chosen else "")
+            )
+        if self.select_schema and not self.schema_:
+            raise ValueError("'select_schema: true' needs 'schema'")
+        if self.pattern_type == "regex" and self.pattern:
+            import re
+
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"'pattern' is not a valid regex: {exc}") from None
+        return self
+
+    @property
+    def selector(self) -> str:
+        """A short human description: ``orders``, ``fct_*`` or ``staging.*``."""
+        if self.table:
+            return self.table
+        if self.pattern:
+            return self.pattern
+        return f"{self.schema_}.*"
+
+
+def _check_metric_names(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(
+            f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(sorted(METRICS))}"
+        )
+    return names
+
+
+class ProfilingConfig(_Model):
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
+    histogram_bins: int = Field(default=10, ge=1, le=200)
+    top_values_k: int = Field(default=10, ge=1, le=1000)
+    max_workers: int = Field(default=4, ge=1, le=64)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    tables: list[TableEntry] = Field(default_factory=list)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        return _check_metric_names(value)
+
+
+# --- incremental (seed 002's block; every key is honoured) --------------------------
+
+
+class ChangeDetectionConfig(_Model):
+    metadata_table: str = "baselinr_table_state"
+    snapshot_ttl_minutes: int = Field(default=1440, ge=0)
+    connector_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class PartialProfilingConfig(_Model):
+    enabled: bool = True
+    allow_partition_pruning: bool = True
+    max_partitions_per_run: int = Field(default=64, ge=1)
+    mergeable_metrics: list[str] = Field(
+        default_factory=lambda: ["count", "null_count", "min", "max"]
+    )
+
+    @field_validator("mergeable_metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        return _check_metric_names(value)
+
+
+class AdaptiveSchedulingConfig(_Model):
+    enabled: bool = False
+    default_interval_minutes: int = Field(default=1440, ge=0)
+    min_interval_minutes: int = Field(default=60, ge=0)
+    max_interval_minutes: int = Field(default=10080, ge=0)
+    priority_overrides: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "AdaptiveSchedulingConfig":
+        if not (
+            self.min_interval_minutes
+            <= self.default_interval_minutes
+            <= self.max_interval_minutes
+        ):
+            raise ValueError(
+                "need min_interval_minutes <= default_interval_minutes <= max_interval_minutes"
+            )
+        return self
+
+
+class CostControlsConfig(_Model):
+    enabled: bool = False
+    max_rows_scanned: int | None = Field(default=None, ge=1)
+    max_bytes_scanned: int | None = Field(default=None, ge=1)
+    fallback_strategy: Literal["sample", "defer", "full"] = "sample"
+    sample_fraction: float = Field(default=0.05, gt=0, le=1)
+
+
+class IncrementalConfig(_Model):
+    enabled: bool = False
+    change_detection: ChangeDetectionConfig = Field(default_factory=ChangeDetectionConfig)
+    partial_profiling: PartialProfilingConfig = Field(default_factory=PartialProfilingConfig)
+    adaptive_scheduling: AdaptiveSchedulingConfig = Field(
+        default_factory=AdaptiveSchedulingConfig
+    )
+    cost_controls: CostControlsConfig = Field(default_factory=CostControlsConfig)
+
+
+# --- root ---------------------------------------------------------------------------
+
+
+class BaselinrConfig(_Model):
+    environment: str = "development"
+    source: ConnectionConfig
+    storage: StorageConfig
+    profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
+    incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
+    drift_detection: dict[str, Any] = Field(default_factory=dict)
+    hooks: dict[str, Any] = Field(default_factory=dict)
+
+    # Set by the loader: the file this config came from (None when built in code).
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path

@@ -1,0 +1,54 @@
+"""SQLite: no variance or quantile aggregates, no TABLESAMPLE, NaN cannot be stored."""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from baselinr.connectors.base import Dialect, Sampled
+
+_MAX_DOUBLE = 1.7976931348623157e308
+# A fixed multiplicative hash of rowid: the same rows are chosen on every pass of a
+# profile (random() would pick different rows for the aggregate and histogram passes).
+_HASH_MULTIPLIER = 2654435761
+_HASH_MODULUS = 2147483647
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    one_pass_variance = False
+    aggregate_quantiles = False
+
+    def default_schema(self, conn: Connection) -> str | None:
+        return "main"
+
+    def list_schemas(self, conn: Connection) -> list[str]:
+        return [row[1] for row in conn.exec_driver_sql("PRAGMA database_list")]
+
+    def database_name(self, conn: Connection) -> str:
+        return Path(conn.engine.url.database or "memory").stem
+
+    def finite(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+        return col.between(-_MAX_DOUBLE, _MAX_DOUBLE)
+
+    def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        return sa.cast(col, sa.REAL)
+
+    def m2_expression(self, col: ColumnElement[Any]) -> ColumnElement[Any] | None:
+        return None
+
+    def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        # sum() raises on integer overflow; total() is always a float and never fails.
+        return sa.func.total(col)
+
+    def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
+        raise NotImplementedError("SQLite quantiles come from a window query")
+
+    def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
+        rowid = sa.literal_column("_rowid_")
+        bucket = (rowid * _HASH_MULTIPLIER + seed) % _HASH_MODULUS
+        return Sampled(table, bucket < int(fraction * _HASH_MODULUS))

@@ -1,0 +1,55 @@
+"""Everything a profiling run needs for one config: engines, storage, event bus.
+
+Created lazily and cached, so the Dagster resource can keep one per process and
+loading a code location never connects anywhere.
+"""
+
+import threading
+from contextlib import AbstractContextManager
+from functools import cached_property
+
+from sqlalchemy.engine import Connection, Engine
+
+from baselinr.config.models import BaselinrConfig
+from baselinr.connectors import Dialect, connect, create_engine, dialect_for
+from baselinr.events import EventBus, SQLHook
+from baselinr.storage import Storage
+
+
+class BaselinrContext:
+    def __init__(self, config: BaselinrConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+
+    @cached_property
+    def warehouse(self) -> Engine:
+        return create_engine(
+            self.config.source, pool_size=self.config.profiling.max_workers, must_exist=True
+        )
+
+    @cached_property
+    def dialect(self) -> Dialect:
+        return dialect_for(self.warehouse)
+
+    @cached_property
+    def storage(self) -> Storage:
+        with self._lock:
+            return Storage.open(self.config.storage, pool_size=self.config.profiling.max_workers)
+
+    @cached_property
+    def bus(self) -> EventBus:
+        return EventBus([SQLHook(self.storage.engine)])
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        """A warehouse connection; an unreachable warehouse is a clear error."""
+        return connect(self.warehouse, "warehouse")
+
+    def close(self) -> None:
+        for name in ("warehouse", "storage"):
+            if name in self.__dict__:
+                value = self.__dict__.pop(name)
+                (value if isinstance(value, Engine) else value.engine).dispose()
+        if "bus" in self.__dict__:
+            self.__dict__.pop("bus").close()
+        self.__dict__.pop("dialect", None)
+

@@ -1,0 +1,32 @@
+"""Errors a user can cause. Each carries a message that says what to do.
+
+Programming errors are not wrapped: they stay loud.
+"""
+
+
+class BaselinrError(Exception):
+    """Base class for every error Baselinr raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(BaselinrError):
+    """The config file is missing, unreadable or invalid."""
+
+    exit_code = 2
+
+
+class WarehouseUnavailableError(BaselinrError):
+    """A database (warehouse or storage) could not be reached."""
+
+
+class TableNotFoundError(BaselinrError):
+    """A table named in the config does not exist in the warehouse."""
+
+
+class ProfilingError(BaselinrError):
+    """A table could not be profiled (the SQL failed)."""
+
+
+class StorageError(BaselinrError):
+    """Results could not be written to or read from storage."""

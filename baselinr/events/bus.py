@@ -1,0 +1,39 @@
+"""A small synchronous event bus. A failing hook is logged and never fatal."""
+
+import logging
+from collections.abc import Iterable
+from typing import Protocol
+
+from baselinr.events.types import Event
+
+log = logging.getLogger(__name__)
+
+
+class Hook(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+
+class EventBus:
+    def __init__(self, hooks: Iterable[Hook] = ()) -> None:
+        self.hooks: list[Hook] = list(hooks)
+
+    def subscribe(self, hook: Hook) -> None:
+        self.hooks.append(hook)
+
+    def emit(self, event: Event) -> None:
+        for hook in self.hooks:
+            try:
+                hook.handle(event)
+            except Exception as exc:  # a hook must never break profiling
+                log.warning(
+                    "hook %s failed on %s: %s", type(hook).__name__, event.event_type, exc
+                )
+
+    def close(self) -> None:
+        for hook in self.hooks:
+            close = getattr(hook, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:
+                    log.warning("hook %s failed to close: %s", type(hook).__name__, exc)

@@ -1,0 +1,67 @@
+"""Typed events. Fields named like ``baselinr_events`` columns are stored in them;
+any other field goes to the ``payload`` JSON."""
+
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from baselinr import jsonutil
+
+_COLUMNS = {
+    "event_id", "event_type", "run_id", "schema_name", "table_name", "column_name",
+    "metric_name", "baseline_value", "current_value", "change_percent", "severity",
+    "action", "reason", "snapshot_id", "created_at",
+}  # fmt: skip
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    event_type: ClassVar[str] = "Event"
+
+    schema_name: str | None = None
+    table_name: str | None = None
+    run_id: str | None = None
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: dt.datetime = field(default_factory=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["event_type"] = self.event_type
+        return data
+
+    def to_row(self) -> dict[str, Any]:
+        """A ``baselinr_events`` row."""
+        data = self.to_dict()
+        row = {k: v for k, v in data.items() if k in _COLUMNS}
+        payload = {k: v for k, v in data.items() if k not in _COLUMNS}
+        row["payload"] = jsonutil.dumps(payload) if payload else None
+        return row
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilingStarted(Event):
+    event_type: ClassVar[str] = "ProfilingStarted"
+    action: str = "full"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilingCompleted(Event):
+    event_type: ClassVar[str] = "ProfilingCompleted"
+    action: str = "full"
+    row_count: int | None = None
+    rows_scanned: int | None = None
+    column_count: int = 0
+    duration_seconds: float = 0.0
+    snapshot_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilingFailed(Event):
+    event_type: ClassVar[str] = "ProfilingFailed"
+    action: str = "full"
+    reason: str = ""

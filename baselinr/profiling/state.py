@@ -1,0 +1,151 @@
+"""Partial aggregates of one column over some rows, and how two of them combine.
+
+A profile of a table is ``ColumnState`` per column; a profile of a partition is the
+same thing over fewer rows. ``merge`` combines states of disjoint row sets so that
+metrics of the merged state equal metrics of a profile over the union: exactly for
+counts, min and max and histograms; mean and variance through (n, sum, M2) with
+Chan's parallel update, which is numerically stable.
+"""
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from baselinr.jsonutil import decode_value, encode_value
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts per bin for fixed edges; bins are [e_i, e_i+1), the last one closed."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    underflow: int = 0
+    overflow: int = 0
+
+    def merge(self, other: "Histogram") -> "Histogram":
+        if self.edges != other.edges:
+            raise ValueError("cannot merge histograms with different bin edges")
+        return Histogram(
+            self.edges,
+            tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
+            self.underflow + other.underflow,
+            self.overflow + other.overflow,
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts) + self.underflow + self.overflow
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "edges": list(self.edges),
+            "counts": list(self.counts),
+            "underflow": self.underflow,
+            "overflow": self.overflow,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Histogram":
+        return cls(
+            tuple(float(e) for e in data["edges"]),
+            tuple(int(c) for c in data["counts"]),
+            int(data.get("underflow", 0)),
+            int(data.get("overflow", 0)),
+        )
+
+
+def _add(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _pick(a: Any, b: Any, smaller: bool) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b) if smaller else max(a, b)
+
+
+@dataclass(frozen=True)
+class ColumnState:
+    """Partial aggregates of one column. ``None`` means "not computed"."""
+
+    rows: int
+    non_null: int = 0
+    distinct: int | None = None
+    min: Any = None
+    max: Any = None
+    sum: int | float | None = None
+    finite_count: int | None = None
+    m2: float | None = None
+    zeros: int | None = None
+    non_finite: int | None = None
+    length_min: int | None = None
+    length_max: int | None = None
+    length_sum: int | None = None
+    histogram: Histogram | None = None
+    quantiles: dict[str, float] | None = None
+    top_values: list[dict[str, Any]] | None = None
+
+    @property
+    def mean(self) -> float | None:
+        if not self.finite_count or self.sum is None:
+            return None
+        return self.sum / self.finite_count
+
+    def merge(self, other: "ColumnState") -> "ColumnState":
+        """Combine with the state of a disjoint set of rows.
+
+        Distinct counts, quantiles and top values cannot be combined from partial
+        results; they come back as ``None`` and must be recomputed.
+        """
+        n_a, n_b = self.finite_count or 0, other.finite_count or 0
+        if self.m2 is None or other.m2 is None or n_a == 0 or n_b == 0:
+            m2 = other.m2 if n_a == 0 else self.m2 if n_b == 0 else None
+        else:
+            delta = (other.mean or 0.0) - (self.mean or 0.0)
+            m2 = self.m2 + other.m2 + delta * delta * n_a * n_b / (n_a + n_b)
+        if self.histogram is None or other.histogram is None:
+            histogram = self.histogram or other.histogram
+        else:
+            histogram = self.histogram.merge(other.histogram)
+        return replace(
+            self,
+            rows=self.rows + other.rows,
+            non_null=self.non_null + other.non_null,
+            distinct=None,
+            min=_pick(self.min, other.min, smaller=True),
+            max=_pick(self.max, other.max, smaller=False),
+            sum=_add(self.sum, other.sum),
+            finite_count=_add(self.finite_count, other.finite_count),
+            m2=m2,
+            zeros=_add(self.zeros, other.zeros),
+            non_finite=_add(self.non_finite, other.non_finite),
+            length_min=_pick(self.length_min, other.length_min, smaller=True),
+            length_max=_pick(self.length_max, other.length_max, smaller=False),
+            length_sum=_add(self.length_sum, other.length_sum),
+            histogram=histogram,
+            quantiles=None,
+            top_values=None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["min"] = encode_value(self.min)
+        data["max"] = encode_value(self.max)
+        data["histogram"] = self.histogram.to_json() if self.histogram else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ColumnState":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["min"] = decode_value(values.get("min"))
+        values["max"] = decode_value(values.get("max"))
+        if values.get("histogram"):
+            values["histogram"] = Histogram.from_json(values["histogram"])
+        return cls(**values)

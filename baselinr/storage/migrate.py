@@ -1,0 +1,71 @@
+"""Bring a storage database to the current schema with Alembic.
+
+Safe to call from many processes at once (Dagster runs start in parallel): Postgres
+serialises upgrades with an advisory lock; on SQLite a process that loses the race
+finds the tables made by the winner. Each engine is checked once per process.
+"""
+
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+VERSION_TABLE = "baselinr_alembic_version"
+_LOCK_KEY = 0x62617365  # "base": one advisory lock id for Baselinr migrations
+_checked: set[str] = set()
+_lock = threading.Lock()
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade Baselinr's tables in ``engine`` to the newest revision."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _lock:
+        if key in _checked:
+            return
+        head = head_revision()
+        if current_revision(engine) != head:
+            try:
+                _upgrade(engine)
+            except sa.exc.OperationalError:
+                # Another process on the same SQLite file won the race.
+                if current_revision(engine) != head:
+                    raise
+        _checked.add(key)
+
+
+def _upgrade(engine: Engine) -> None:
+    cfg = _config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def forget(engine: Engine) -> None:
+    """Forget that ``engine`` was checked (tests that drop the tables use this)."""
+    with _lock:
+        _checked.discard(engine.url.render_as_string(hide_password=False))

@@ -1,0 +1,133 @@
+"""The storage tables (contract: DESIGN §4), declared once.
+
+Migrations in ``storage/migrations`` create and evolve them; this module is what the
+code reads and writes through. Timestamps are timezone-aware UTC on every backend.
+"""
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect as SADialect
+
+metadata = sa.MetaData()
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Stores UTC, returns aware UTC datetimes (SQLite has no time zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: SADialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage; use datetime.now(timezone.utc)")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: SADialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+_ID = sa.String(64)
+_NAME = sa.String(255)
+_BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+runs = sa.Table(
+    "baselinr_runs",
+    metadata,
+    sa.Column("run_id", _ID, primary_key=True),
+    sa.Column("batch_id", _ID, nullable=False),
+    sa.Column("database_name", _NAME),
+    sa.Column("schema_name", _NAME),
+    sa.Column("table_name", _NAME, nullable=False),
+    sa.Column("environment", _NAME),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Column("row_count", sa.BigInteger()),
+    sa.Column("column_count", sa.Integer()),
+    sa.Column("rows_scanned", sa.BigInteger()),
+    sa.Column("snapshot_id", _NAME),
+    sa.Column("dagster_run_id", _ID),
+    sa.Column("error", sa.Text()),
+    # beyond the contract: how the run was made
+    sa.Column("sample_fraction", sa.Double()),
+    sa.Column("metadata", sa.Text()),
+    sa.Index("ix_baselinr_runs_table", "schema_name", "table_name", "started_at"),
+    sa.Index("ix_baselinr_runs_batch", "batch_id"),
+)
+
+results = sa.Table(
+    "baselinr_results",
+    metadata,
+    sa.Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _ID, nullable=False),
+    sa.Column("schema_name", _NAME),
+    sa.Column("table_name", _NAME, nullable=False),
+    sa.Column("column_name", _NAME, nullable=False),
+    sa.Column("column_type", _NAME),
+    sa.Column("metric_name", sa.String(64), nullable=False),
+    sa.Column("metric_value", sa.Double()),
+    sa.Column("metric_json", sa.Text()),
+    sa.Column("profiled_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_baselinr_results_run", "run_id"),
+    sa.Index("ix_baselinr_results_metric", "schema_name", "table_name", "column_name",
+             "metric_name"),
+)
+
+events = sa.Table(
+    "baselinr_events",
+    metadata,
+    sa.Column("event_id", _ID, primary_key=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("run_id", _ID),
+    sa.Column("schema_name", _NAME),
+    sa.Column("table_name", _NAME),
+    sa.Column("column_name", _NAME),
+    sa.Column("metric_name", sa.String(64)),
+    sa.Column("baseline_value", sa.Double()),
+    sa.Column("current_value", sa.Double()),
+    sa.Column("change_percent", sa.Double()),
+    sa.Column("severity", sa.String(16)),
+    sa.Column("action", sa.String(16)),
+    sa.Column("reason", sa.Text()),
+    sa.Column("snapshot_id", _NAME),
+    sa.Column("payload", sa.Text()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_baselinr_events_table", "schema_name", "table_name", "created_at"),
+    sa.Index("ix_baselinr_events_type", "event_type", "created_at"),
+)
+
+table_state = sa.Table(
+    "baselinr_table_state",
+    metadata,
+    sa.Column("database_name", _NAME, primary_key=True),
+    sa.Column("schema_name", _NAME, primary_key=True),
+    sa.Column("table_name", _NAME, primary_key=True),
+    sa.Column("last_run_id", _ID),
+    sa.Column("snapshot_id", _NAME),
+    sa.Column("decision", sa.String(16)),
+    sa.Column("decision_reason", sa.Text()),
+    sa.Column("last_profiled_at", UTCDateTime()),
+    sa.Column("last_checked_at", UTCDateTime()),
+    sa.Column("interval_minutes", sa.Integer()),
+    sa.Column("staleness_score", sa.Double()),
+    sa.Column("row_count", sa.BigInteger()),
+    sa.Column("bytes_estimate", sa.BigInteger()),
+    sa.Column("cost_estimate", sa.Double()),
+    sa.Column("metadata", sa.Text()),
+)

@@ -1,0 +1,127 @@
+"""Write runs and their results. A run's results land in one transaction together
+with its ``completed`` status, so a failed or killed run never shows as completed."""
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from baselinr import jsonutil
+from baselinr.profiling.profiler import TableProfile
+from baselinr.storage.schema import events, results, runs, utcnow
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    batch_id: str
+    database_name: str
+    schema_name: str | None
+    table_name: str
+    environment: str
+    action: str
+    started_at: dt.datetime
+    snapshot_id: str | None = None
+    dagster_run_id: str | None = None
+    sample_fraction: float | None = None
+
+
+def result_rows(run_id: str, profile: TableProfile, profiled_at: dt.datetime) -> list[dict[str, Any]]:
+    """One row per (column, metric). Numbers go to ``metric_value``; everything else
+    (histograms, quantiles, top values, dates, strings) to ``metric_json``."""
+    rows = []
+    for column in profile.columns:
+        for name, value in column.metrics.items():
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "schema_name": profile.table.schema,
+                    "table_name": profile.table.table,
+                    "column_name": column.column.name,
+                    "column_type": column.column.type_name,
+                    "metric_name": name,
+                    "metric_value": float(value) if numeric else None,
+                    "metric_json": None
+                    if numeric or value is None
+                    else jsonutil.dumps(_displayable(value)),
+                    "profiled_at": profiled_at,
+                }
+            )
+    return rows
+
+
+def _displayable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _displayable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_displayable(v) for v in value]
+    return jsonutil.display_value(value)
+
+
+class RunWriter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, record: RunRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(runs.insert().values(status="running", **record.__dict__))
+
+    def complete(
+        self,
+        run_id: str,
+        profile: TableProfile,
+        *,
+        row_count: int | None,
+        metadata: dict[str, Any] | None = None,
+        also: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Results, the run's ``completed`` status and ``also`` (e.g. incremental
+        state) in one transaction."""
+        finished = utcnow()
+        rows = result_rows(run_id, profile, finished)
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(results.insert(), rows)
+            conn.execute(
+                runs.update()
+                .where(runs.c.run_id == run_id)
+                .values(
+                    status="completed",
+                    finished_at=finished,
+                    row_count=row_count,
+                    column_count=len(profile.columns),
+                    rows_scanned=profile.rows,
+                    metadata=jsonutil.dumps(metadata or {}),
+                )
+            )
+            if also is not None:
+                also(conn)
+
+    def fail(self, run_id: str, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.run_id == run_id)
+                .values(status="failed", finished_at=utcnow(), error=error[:4000])
+            )
+
+    def add_events(self, rows: Iterable[dict[str, Any]], conn: Connection | None = None) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if conn is not None:
+            conn.execute(events.insert(), rows)
+            return
+        with self.engine.begin() as own:
+            own.execute(events.insert(), rows)
+
+
+def stale_running_runs(conn: Connection, older_than: dt.timedelta) -> list[str]:
+    """Runs still marked running after ``older_than``: killed processes."""
+    cutoff = utcnow() - older_than
+    stmt = sa.select(runs.c.run_id).where(runs.c.status == "running", runs.c.started_at < cutoff)
+    return [r[0] for r in conn.execute(stmt)]
