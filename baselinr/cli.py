@@ -227,7 +227,9 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
         storage.engine.dispose()
     now = dt.datetime.now(dt.timezone.utc)
     for run in runs:
-        run["stale"] = run["status"] == "running" and now - run["started_at"] > dt.timedelta(hours=1)
+        run["stale"] = run["status"] == "running" and now - run["started_at"] > dt.timedelta(
+            hours=1
+        )
     if as_json:
         _print_json({"runs": runs})
         return
@@ -315,8 +317,9 @@ def tables(config_path: Path, as_json: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the warehouse, config and storage.",
 )
-@click.option("--engine", type=click.Choice(["sqlite", "duckdb"]), default="sqlite",
-              show_default=True)
+@click.option(
+    "--engine", type=click.Choice(["sqlite", "duckdb"]), default="sqlite", show_default=True
+)
 @click.option("--force", is_flag=True, help="Rebuild the warehouse if it exists.")
 @handle_errors
 def demo(directory: Path, engine: str, force: bool) -> None:

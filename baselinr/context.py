@@ -52,4 +52,3 @@ class BaselinrContext:
         if "bus" in self.__dict__:
             self.__dict__.pop("bus").close()
         self.__dict__.pop("dialect", None)
-

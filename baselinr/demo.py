@@ -96,8 +96,8 @@ def _orders(rng: random.Random) -> Iterator[dict[str, Any]]:
             "order_id": i,
             "customer_id": customer,
             "product_id": rng.randint(1, SIZES["products"]),
-            "order_date": FIRST_DAY + dt.timedelta(days=min(int(i * ORDER_DAYS / SIZES["orders"]),
-                                                            ORDER_DAYS - 1)),
+            "order_date": FIRST_DAY
+            + dt.timedelta(days=min(int(i * ORDER_DAYS / SIZES["orders"]), ORDER_DAYS - 1)),
             "quantity": quantity,
             "amount": round(quantity * rng.uniform(2, 300), 2),
             "discount": round(rng.uniform(0.05, 0.3), 2) if rng.random() < 0.2 else None,

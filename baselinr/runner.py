@@ -104,7 +104,7 @@ class ProfileRunner:
         on_done: Callable[[TableOutcome], None] | None = None,
     ) -> BatchResult:
         batch = BatchResult(batch_id or uuid.uuid4().hex, plan)
-        self.context.storage  # fail fast (and migrate once) before any thread starts
+        _ = self.context.storage  # fail fast (and migrate once) before any thread starts
 
         def work(decision: TableDecision) -> TableOutcome:
             if on_start is not None:
@@ -144,7 +144,11 @@ class ProfileRunner:
                 sample_fraction=sampling.fraction if sampling else None,
             )
         )
-        where = {"schema_name": decision.schema, "table_name": decision.table, "run_id": run_id}
+        where: dict[str, Any] = {
+            "schema_name": decision.schema,
+            "table_name": decision.table,
+            "run_id": run_id,
+        }
         bus.emit(ProfilingStarted(action=decision.action, **where))
         try:
             profile = self._profile(decision, sampling)
@@ -167,7 +171,10 @@ class ProfileRunner:
             finally:
                 bus.emit(ProfilingFailed(action=decision.action, reason=message, **where))
             return TableOutcome(
-                decision, "failed", run_id, error=message,
+                decision,
+                "failed",
+                run_id,
+                error=message,
                 duration_seconds=time.monotonic() - started,
             )
         duration = time.monotonic() - started
@@ -182,8 +189,9 @@ class ProfileRunner:
                 **where,
             )
         )
-        return TableOutcome(decision, "completed", run_id, profile, row_count,
-                            duration_seconds=duration)
+        return TableOutcome(
+            decision, "completed", run_id, profile, row_count, duration_seconds=duration
+        )
 
     def _sampling(self, decision: TableDecision) -> SamplingConfig | None:
         if decision.action != "sample":

@@ -19,7 +19,9 @@ _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _OVERRIDE_PREFIX = "BASELINR_"
 
 
-def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> BaselinrConfig:
+def load_config(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> BaselinrConfig:
     """Load and validate a config file. Raises ``ConfigError`` with a readable message."""
     env = os.environ if env is None else env
     file = Path(path).expanduser()
@@ -62,7 +64,11 @@ def parse_config(text: str, file: Path, env: Mapping[str, str]) -> BaselinrConfi
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string"}.get(type(value), f"a {type(value).__name__}")
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -178,11 +184,11 @@ def format_validation_error(exc: ValidationError) -> str:
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
             continue
-        field = next(
-            (f for n, f in current.model_fields.items() if part in (n, f.alias)), None
-        )
+        field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
         if field is None:
             return []
         current = _model_in(field.annotation)

@@ -227,9 +227,7 @@ class AdaptiveSchedulingConfig(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> "AdaptiveSchedulingConfig":
         if not (
-            self.min_interval_minutes
-            <= self.default_interval_minutes
-            <= self.max_interval_minutes
+            self.min_interval_minutes <= self.default_interval_minutes <= self.max_interval_minutes
         ):
             raise ValueError(
                 "need min_interval_minutes <= default_interval_minutes <= max_interval_minutes"
@@ -249,9 +247,7 @@ class IncrementalConfig(_Model):
     enabled: bool = False
     change_detection: ChangeDetectionConfig = Field(default_factory=ChangeDetectionConfig)
     partial_profiling: PartialProfilingConfig = Field(default_factory=PartialProfilingConfig)
-    adaptive_scheduling: AdaptiveSchedulingConfig = Field(
-        default_factory=AdaptiveSchedulingConfig
-    )
+    adaptive_scheduling: AdaptiveSchedulingConfig = Field(default_factory=AdaptiveSchedulingConfig)
     cost_controls: CostControlsConfig = Field(default_factory=CostControlsConfig)
 
 

@@ -34,14 +34,37 @@ class Sampled:
     predicate: ColumnElement[bool] | None = None
 
 
-_NUMERIC_WORDS = ("INT", "NUMERIC", "DECIMAL", "NUMBER", "FLOAT", "DOUBLE", "REAL", "SERIAL",
-                  "MONEY")
+_NUMERIC_WORDS = (
+    "INT",
+    "NUMERIC",
+    "DECIMAL",
+    "NUMBER",
+    "FLOAT",
+    "DOUBLE",
+    "REAL",
+    "SERIAL",
+    "MONEY",
+)
 _FLOAT_WORDS = ("FLOAT", "DOUBLE", "REAL", "NUMERIC", "DECIMAL", "NUMBER")
 _STRING_WORDS = ("CHAR", "TEXT", "STRING", "CLOB", "UUID", "CITEXT", "NAME", "ENUM")
 _DATETIME_WORDS = ("DATE", "TIME")
 _BOOLEAN_WORDS = ("BOOL",)
-_OTHER_WORDS = ("INTERVAL", "[]", "ARRAY", "JSON", "BLOB", "BYTEA", "BINARY", "STRUCT",
-                "MAP", "LIST", "GEOMETRY", "XML", "INET", "BIT")
+_OTHER_WORDS = (
+    "INTERVAL",
+    "[]",
+    "ARRAY",
+    "JSON",
+    "BLOB",
+    "BYTEA",
+    "BINARY",
+    "STRUCT",
+    "MAP",
+    "LIST",
+    "GEOMETRY",
+    "XML",
+    "INET",
+    "BIT",
+)
 
 
 def categorize(type_name: str) -> tuple[str, bool]:
@@ -81,8 +104,9 @@ class Dialect:
 
     def list_tables(self, conn: Connection, schema: str | None) -> list[str]:
         insp = sa.inspect(conn)
-        return sorted(set(insp.get_table_names(schema=schema)) | set(
-            insp.get_view_names(schema=schema)))
+        return sorted(
+            set(insp.get_table_names(schema=schema)) | set(insp.get_view_names(schema=schema))
+        )
 
     def list_columns(self, conn: Connection, schema: str | None, table: str) -> list[ColumnInfo]:
         columns = sa.inspect(conn).get_columns(table, schema=schema)
@@ -134,4 +158,3 @@ class Dialect:
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
         """A sample of about ``fraction`` of the rows, the same rows on every pass."""
         raise NotImplementedError
-

@@ -62,7 +62,9 @@ class DuckDBDialect(Dialect):
         return sa.cast(col, sa.Double)
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
-        fractions = sa.literal_column("[" + ", ".join(repr(float(p)) for p in levels) + "]")
+        fractions: ColumnElement[Any] = sa.literal_column(
+            "[" + ", ".join(repr(float(p)) for p in levels) + "]"
+        )
         return sa.func.quantile_cont(self.as_float(col), fractions)
 
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:

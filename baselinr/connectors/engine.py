@@ -58,9 +58,7 @@ def describe(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def create_engine(
-    cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool = False
-) -> Engine:
+def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool = False) -> Engine:
     """An engine for ``cfg``. Nothing connects until the engine is used.
 
     ``must_exist``: for file databases, a missing file is an error rather than a new,

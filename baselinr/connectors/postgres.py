@@ -31,7 +31,8 @@ class PostgresDialect(Dialect):
 
     def list_schemas(self, conn: Connection) -> list[str]:
         return [
-            s for s in super().list_schemas(conn)
+            s
+            for s in super().list_schemas(conn)
             if s != "information_schema" and not s.startswith("pg_")
         ]
 

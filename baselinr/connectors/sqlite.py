@@ -49,6 +49,6 @@ class SQLiteDialect(Dialect):
         raise NotImplementedError("SQLite quantiles come from a window query")
 
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
-        rowid = sa.literal_column("_rowid_")
+        rowid: ColumnElement[int] = sa.literal_column("_rowid_")
         bucket = (rowid * _HASH_MULTIPLIER + seed) % _HASH_MODULUS
         return Sampled(table, bucket < int(fraction * _HASH_MODULUS))

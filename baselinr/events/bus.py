@@ -25,9 +25,7 @@ class EventBus:
             try:
                 hook.handle(event)
             except Exception as exc:  # a hook must never break profiling
-                log.warning(
-                    "hook %s failed on %s: %s", type(hook).__name__, event.event_type, exc
-                )
+                log.warning("hook %s failed on %s: %s", type(hook).__name__, event.event_type, exc)
 
     def close(self) -> None:
         for hook in self.hooks:

@@ -51,7 +51,9 @@ def build_profile(
     """Metrics for each column from its state (used for fresh and merged profiles)."""
     profiles = tuple(
         ColumnProfile(
-            c, states[c.name], compute_metrics(states[c.name], metrics_for(c.category, metric_names))
+            c,
+            states[c.name],
+            compute_metrics(states[c.name], metrics_for(c.category, metric_names)),
         )
         for c in columns
     )
@@ -98,10 +100,16 @@ def profile_groups(
         if column.name in request.histogram_edges:
             edges[column.name] = tuple(request.histogram_edges[column.name])
             continue
-        lows = [p[column.name].get("min") for p in partial.values()]
-        highs = [p[column.name].get("max") for p in partial.values()]
-        lows = [float(x) for x in lows if x is not None]
-        highs = [float(x) for x in highs if x is not None]
+        lows = [
+            float(p[column.name]["min"])
+            for p in partial.values()
+            if p[column.name].get("min") is not None
+        ]
+        highs = [
+            float(p[column.name]["max"])
+            for p in partial.values()
+            if p[column.name].get("max") is not None
+        ]
         if lows and highs:
             edges[column.name] = choose_edges(min(lows), max(highs), request.histogram_bins)
 

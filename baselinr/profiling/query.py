@@ -97,11 +97,11 @@ class ProfileQuery:
     def __init__(self, dialect: Dialect, request: ProfileRequest) -> None:
         self.dialect = dialect
         self.request = request
+        extra = {request.group_by, request.partition.key if request.partition else None}
+        names = [c.name for c in request.columns]
+        names += sorted(n for n in extra if n is not None and n not in names)
         table = sa.table(
-            request.table.table,
-            *[sa.column(c.name) for c in request.columns],
-            *([sa.column(request.group_by)] if request.group_by else []),
-            schema=request.table.schema,
+            request.table.table, *[sa.column(n) for n in names], schema=request.table.schema
         )
         self.table = table
         self.source: FromClause = table
@@ -131,7 +131,7 @@ class ProfileQuery:
 
     def _partition_filter(self, partition: PartitionConfig) -> ColumnElement[bool] | None:
         key = self.col(partition.key)
-        base_key = self.table.c[partition.key] if partition.key in self.table.c else key
+        base_key = self.table.c[partition.key]
         if partition.strategy == "latest":
             return key == sa.select(sa.func.max(base_key)).scalar_subquery()
         if partition.strategy == "recent_n":

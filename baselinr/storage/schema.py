@@ -85,8 +85,9 @@ results = sa.Table(
     sa.Column("metric_json", sa.Text()),
     sa.Column("profiled_at", UTCDateTime(), nullable=False),
     sa.Index("ix_baselinr_results_run", "run_id"),
-    sa.Index("ix_baselinr_results_metric", "schema_name", "table_name", "column_name",
-             "metric_name"),
+    sa.Index(
+        "ix_baselinr_results_metric", "schema_name", "table_name", "column_name", "metric_name"
+    ),
 )
 
 events = sa.Table(

@@ -29,7 +29,9 @@ class RunRecord:
     sample_fraction: float | None = None
 
 
-def result_rows(run_id: str, profile: TableProfile, profiled_at: dt.datetime) -> list[dict[str, Any]]:
+def result_rows(
+    run_id: str, profile: TableProfile, profiled_at: dt.datetime
+) -> list[dict[str, Any]]:
     """One row per (column, metric). Numbers go to ``metric_value``; everything else
     (histograms, quantiles, top values, dates, strings) to ``metric_json``."""
     rows = []

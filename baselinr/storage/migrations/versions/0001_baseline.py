@@ -40,14 +40,19 @@ def upgrade() -> None:
         sa.Column("sample_fraction", sa.Double()),
         sa.Column("metadata", sa.Text()),
     )
-    op.create_index("ix_baselinr_runs_table", "baselinr_runs",
-                    ["schema_name", "table_name", "started_at"])
+    op.create_index(
+        "ix_baselinr_runs_table", "baselinr_runs", ["schema_name", "table_name", "started_at"]
+    )
     op.create_index("ix_baselinr_runs_batch", "baselinr_runs", ["batch_id"])
 
     op.create_table(
         "baselinr_results",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                  autoincrement=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("run_id", ID, nullable=False),
         sa.Column("schema_name", NAME),
         sa.Column("table_name", NAME, nullable=False),
@@ -59,8 +64,11 @@ def upgrade() -> None:
         sa.Column("profiled_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_baselinr_results_run", "baselinr_results", ["run_id"])
-    op.create_index("ix_baselinr_results_metric", "baselinr_results",
-                    ["schema_name", "table_name", "column_name", "metric_name"])
+    op.create_index(
+        "ix_baselinr_results_metric",
+        "baselinr_results",
+        ["schema_name", "table_name", "column_name", "metric_name"],
+    )
 
     op.create_table(
         "baselinr_events",
@@ -81,8 +89,9 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text()),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
-    op.create_index("ix_baselinr_events_table", "baselinr_events",
-                    ["schema_name", "table_name", "created_at"])
+    op.create_index(
+        "ix_baselinr_events_table", "baselinr_events", ["schema_name", "table_name", "created_at"]
+    )
     op.create_index("ix_baselinr_events_type", "baselinr_events", ["event_type", "created_at"])
 
     op.create_table(

@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Every target bootstraps .venv itself.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help venv demo dev test lint format bench clean
+
+help:
+	@echo "make demo   - build the sample warehouse and profile it"
+	@echo "make test   - run the whole suite (starts a throwaway PostgreSQL)"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - benchmarks (prints ratios)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP)
+	scripts/ensure-postgres.sh
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	scripts/ensure-postgres.sh
+	$(BIN)/python bench/profile_bench.py
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
