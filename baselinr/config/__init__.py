@@ -1,6 +1,6 @@
 """Configuration: the pydantic schema and the YAML loader."""
 
-from baselinr.config.loader import load_config, parse_config
+from baselinr.config.loader import load_config, load_layout, parse_config
 from baselinr.config.models import (
     AdaptiveSchedulingConfig,
     BaselinrConfig,
@@ -32,5 +32,6 @@ __all__ = [
     "StorageConfig",
     "TableEntry",
     "load_config",
+    "load_layout",
     "parse_config",
 ]

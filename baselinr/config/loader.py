@@ -7,16 +7,17 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from baselinr.config.models import BaselinrConfig
+from baselinr.config.models import BaselinrConfig, LayoutConfig
 from baselinr.errors import ConfigError
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _OVERRIDE_PREFIX = "BASELINR_"
+M = TypeVar("M", bound=BaseModel)
 
 
 def load_config(
@@ -34,7 +35,34 @@ def load_config(
     return parse_config(text, file, env)
 
 
-def parse_config(text: str, file: Path, env: Mapping[str, str]) -> BaselinrConfig:
+def load_layout(path: str | os.PathLike[str]) -> LayoutConfig:
+    """Only what the Dagster code location needs at load time (environment, profiling
+    entries, drift settings). Credentials are neither needed nor checked: a missing
+    ``${VAR}`` becomes an empty string here, so a code server without warehouse
+    secrets still loads; runs use ``load_config`` and fail clearly if it is unset."""
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    return parse_config(text, file, _Lenient(os.environ), model=LayoutConfig)
+
+
+class _Lenient(dict[str, str]):
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def parse_config(
+    text: str,
+    file: Path,
+    env: Mapping[str, str],
+    *,
+    model: type[M] = BaselinrConfig,  # type: ignore[assignment]
+) -> M:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -52,14 +80,15 @@ def parse_config(text: str, file: Path, env: Mapping[str, str]) -> BaselinrConfi
         data = _interpolate(raw, env, ())
         _apply_overrides(data, env)
         _resolve_paths(data, file.resolve().parent)
-        config = BaselinrConfig.model_validate(data)
+        config = model.model_validate(data)
     except ConfigError as exc:
         raise ConfigError(f"invalid config {file}: {exc}") from None
     except ValidationError as exc:
         raise ConfigError(f"invalid config {file}:\n{format_validation_error(exc)}") from None
     except (TypeError, ValueError, RecursionError) as exc:
         raise ConfigError(f"invalid config {file}: {exc}") from None
-    config._path = file.resolve()
+    if isinstance(config, BaselinrConfig):
+        config._path = file.resolve()
     return config
 
 

@@ -269,3 +269,28 @@ class BaselinrConfig(_Model):
     @property
     def path(self) -> Path | None:
         return self._path
+
+
+class LayoutConfig(BaseModel):
+    """The part of a config that shapes Dagster definitions; other keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    environment: str = "development"
+    profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
+    incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
+    drift_detection: dict[str, Any] = Field(default_factory=dict)
+    source: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def source_type(self) -> str | None:
+        kind = self.source.get("type")
+        if isinstance(kind, str) and kind:
+            return kind
+        url = self.source.get("url")
+        if isinstance(url, str) and url:
+            try:
+                return infer_type_from_url(url)
+            except ValueError:
+                return None
+        return None

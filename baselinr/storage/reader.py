@@ -1,6 +1,7 @@
 """Read runs and results back: for ``baselinr status``, fixed histogram edges,
 cached metrics of skipped tables, and drift baselines."""
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -8,7 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
-from baselinr.storage.schema import results, runs
+from baselinr.storage.schema import results, runs, utcnow
+
+# A run still 'running' after this long was killed, not in flight.
+IN_FLIGHT_WINDOW = dt.timedelta(hours=1)
 
 
 class ResultReader:
@@ -82,3 +86,19 @@ class ResultReader:
                 if data and data.get("edges"):
                     edges[column] = tuple(float(e) for e in data["edges"])
         return edges
+
+    def latest_attempts(self) -> dict[tuple[str | None, str], tuple[str, bool]]:
+        """(schema, table) -> (start time of the latest run, whether a run is in
+        flight now). Two grouped queries, whatever the number of tables."""
+        latest = sa.select(runs.c.schema_name, runs.c.table_name, sa.func.max(runs.c.started_at))
+        latest = latest.group_by(runs.c.schema_name, runs.c.table_name)
+        in_flight = (
+            sa.select(runs.c.schema_name, runs.c.table_name)
+            .where(runs.c.status == "running", runs.c.started_at > utcnow() - IN_FLIGHT_WINDOW)
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            running = {(s, t) for s, t in conn.execute(in_flight)}
+            return {
+                (s, t): (str(started), (s, t) in running) for s, t, started in conn.execute(latest)
+            }

@@ -1,0 +1,18 @@
+"""The seed's import path for the Dagster integration; everything lives in
+``baselinr_dagster`` (this is the one place ``baselinr`` touches Dagster)."""
+
+from baselinr_dagster import (
+    BaselinrResource,
+    ProfileRunConfig,
+    baselinr_plan_sensor,
+    build_baselinr_definitions,
+    create_profiling_assets,
+)
+
+__all__ = [
+    "BaselinrResource",
+    "ProfileRunConfig",
+    "baselinr_plan_sensor",
+    "build_baselinr_definitions",
+    "create_profiling_assets",
+]

@@ -1,0 +1,14 @@
+"""Baselinr's Dagster integration: a thin adapter over the ``baselinr`` core."""
+
+from baselinr_dagster.assets import ProfileRunConfig, create_profiling_assets
+from baselinr_dagster.definitions import build_baselinr_definitions
+from baselinr_dagster.resource import BaselinrResource
+from baselinr_dagster.sensor import baselinr_plan_sensor
+
+__all__ = [
+    "BaselinrResource",
+    "ProfileRunConfig",
+    "baselinr_plan_sensor",
+    "build_baselinr_definitions",
+    "create_profiling_assets",
+]

@@ -1,0 +1,213 @@
+"""The table assets (one ``multi_asset`` over every ``profiling.tables`` entry) and
+the summary asset.
+
+One multi-asset rather than one op per entry: a run plans its tables once and
+profiles them concurrently (``max_workers``) in one step, and definitions for
+thousands of entries load fast (see ``bench/dagster_bench.py``).
+"""
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from baselinr.config import load_layout
+from baselinr.errors import BaselinrError
+from baselinr.incremental.plan import IncrementalPlan
+
+from baselinr_dagster.metadata import materialization_metadata, table_report
+from baselinr_dagster.resource import BaselinrResource
+from baselinr_dagster.translator import (
+    SUMMARY_NAME,
+    EntryAsset,
+    asset_spec,
+    entry_assets,
+    safe_name,
+)
+
+RESOURCE_KEY = "baselinr"
+
+
+def profile_op_name(asset_prefix: str) -> str:
+    return f"{safe_name(asset_prefix)}_profile_tables"
+
+
+class ProfileRunConfig(dg.Config):
+    """Run config of the profiling step."""
+
+    force_full: list[str] = []
+    """Asset keys (``a/b/c``) whose tables are profiled even where the plan says skip,
+    e.g. because their config changed (the sensor sets this)."""
+
+
+def with_forced(plan: IncrementalPlan, entries: set[int]) -> IncrementalPlan:
+    """Turn ``skip`` and ``partial`` into ``full`` for the given entries. Deferrals
+    (cost caps) and sampling stay as planned."""
+    decisions = tuple(
+        dataclasses.replace(d, action="full", reason=f"forced ({d.action}: {d.reason})")
+        if d.entry_index in entries and d.action in ("skip", "partial")
+        else d
+        for d in plan.decisions
+    )
+    return dataclasses.replace(plan, decisions=decisions)
+
+
+def _source_kind(source_type: str | None) -> str | None:
+    return {"postgres": "postgres", "sqlite": "sqlite", "duckdb": "duckdb",
+            "snowflake": "snowflake", "bigquery": "bigquery"}.get(source_type or "")  # fmt: skip
+
+
+def create_profiling_assets(
+    config_path: str | Path,
+    asset_name_prefix: str = "baselinr",
+    group_name: str = "baselinr_profiling",
+    default_tags: Mapping[str, str] | None = None,
+    default_metadata: Mapping[str, Any] | None = None,
+    *,
+    automation_condition: dg.AutomationCondition | None = None,
+    pool: str | None = None,
+) -> list[dg.AssetsDefinition]:
+    """The table assets and the summary asset for a config file.
+
+    Reads the config file only (no warehouse, no storage). ``automation_condition``
+    applies to entries with ``deps``, so materialising upstream assets can drive
+    profiling.
+    """
+    layout = load_layout(config_path)
+    prefix = [safe_name(asset_name_prefix)]
+    assets = entry_assets(layout, prefix)
+    summary_key = dg.AssetKey([*prefix, SUMMARY_NAME])
+    if summary_key in {a.key for a in assets}:
+        raise dg.DagsterInvalidDefinitionError(
+            f"a table entry maps to {summary_key.to_user_string()}, the summary asset's key; "
+            "rename that entry"
+        )
+    kind = _source_kind(layout.source_type)
+    specs = [
+        asset_spec(
+            a,
+            layout,
+            group_name=group_name,
+            kind=kind,
+            default_tags=default_tags,
+            default_metadata=default_metadata,
+            automation_condition=automation_condition,
+        )
+        for a in assets
+    ]
+    definitions = []
+    if specs:
+        definitions.append(_table_assets(assets, specs, profile_op_name(asset_name_prefix), pool))
+    definitions.append(
+        _summary_asset(summary_key, [a.key for a in assets], group_name, default_tags)
+    )
+    return definitions
+
+
+def _table_assets(
+    assets: Sequence[EntryAsset], specs: Sequence[dg.AssetSpec], op_name: str, pool: str | None
+) -> dg.AssetsDefinition:
+    by_key = {a.key: a for a in assets}
+
+    @dg.multi_asset(name=op_name, specs=specs, can_subset=True, pool=pool)
+    def profile_tables(
+        context: dg.AssetExecutionContext, baselinr: BaselinrResource, config: ProfileRunConfig
+    ):
+        chosen = [by_key[key] for key in by_key if key in context.selected_asset_keys]
+        runner = baselinr.runner()
+        try:
+            plan = runner.plan(entries=[a.index for a in chosen])
+        except BaselinrError as exc:
+            raise dg.Failure(description=f"Baselinr could not plan this run: {exc}") from None
+        forced = {a.index for a in chosen if a.key.to_user_string() in set(config.force_full)}
+        plan = with_forced(plan, forced)
+        for warning in plan.warnings:
+            context.log.warning(warning)
+        context.log.info(f"plan: {plan.to_summary()}")
+        result = runner.execute(plan, batch_id=context.run_id, dagster_run_id=context.run_id)
+        reader = baselinr.context.storage.reader
+        database = plan.decisions[0].database if plan.decisions else None
+        failures = []
+        for asset in chosen:
+            outcomes = [o for o in result.outcomes if o.decision.entry_index == asset.index]
+            failed = [o for o in outcomes if o.status == "failed"]
+            if failed:
+                failures.extend((asset, o) for o in failed)
+                continue
+            reports = [table_report(o, reader) for o in outcomes]
+            yield dg.MaterializeResult(
+                asset_key=asset.key,
+                metadata={
+                    **materialization_metadata(reports, database),
+                    "baselinr/batch_id": result.batch_id,
+                },
+            )
+        if failures:
+            lines = [
+                f"{a.key.to_user_string()}: {o.decision.qualified}: {o.error}" for a, o in failures
+            ]
+            raise dg.Failure(
+                description="Baselinr failed to profile "
+                + f"{len(failures)} table(s); the other assets were materialized:\n"
+                + "\n".join(lines),
+            )
+
+    return profile_tables
+
+
+def _summary_asset(
+    key: dg.AssetKey,
+    table_keys: list[dg.AssetKey],
+    group_name: str,
+    default_tags: Mapping[str, str] | None,
+) -> dg.AssetsDefinition:
+    wanted = set(table_keys)
+
+    @dg.asset(
+        key=key,
+        deps=table_keys,
+        group_name=group_name,
+        tags=dict(default_tags or {}),
+        kinds={"baselinr"},
+        description="What this run of Baselinr actually did: decisions per action, tables "
+        "profiled, rows scanned, rows not rescanned.",
+    )
+    def summary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        records = context.instance.all_logs(
+            context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        )
+        decisions: list[dict[str, Any]] = []
+        rows_scanned = rows_avoided = 0
+        assets = 0
+        for record in records:
+            event = record.dagster_event
+            materialization = event.step_materialization_data.materialization if event else None
+            if materialization is None or materialization.asset_key not in wanted:
+                continue
+            assets += 1
+            meta = materialization.metadata
+            decisions.extend(_value(meta.get("baselinr/decisions")) or [])
+            rows_scanned += int(_value(meta.get("baselinr/rows_scanned")) or 0)
+            rows_avoided += int(_value(meta.get("baselinr/estimated_rows_avoided")) or 0)
+        counts = {a: 0 for a in ("full", "partial", "sample", "skip", "defer")}
+        for d in decisions:
+            counts[d["action"]] = counts.get(d["action"], 0) + 1
+        return dg.MaterializeResult(
+            metadata={
+                "baselinr/assets_materialized": assets,
+                "baselinr/tables": len(decisions),
+                "baselinr/tables_profiled": sum(1 for d in decisions if d["status"] == "completed"),
+                "baselinr/rows_scanned": rows_scanned,
+                "baselinr/estimated_rows_avoided": rows_avoided,
+                **{f"baselinr/action/{a}": n for a, n in counts.items()},
+                "baselinr/decisions": dg.MetadataValue.json(decisions),
+            }
+        )
+
+    return summary
+
+
+def _value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)

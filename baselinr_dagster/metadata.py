@@ -1,0 +1,131 @@
+"""Materialization metadata: what a run did for each table of an asset.
+
+Standard keys (``dagster/row_count``, ``dagster/column_schema``,
+``dagster/table_name``) where they have one meaning, plus Baselinr's own: the
+decision per table, run ids, and a compact metric table.
+"""
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from baselinr.runner import TableOutcome
+from baselinr.storage.reader import ResultReader
+
+_METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.4g}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def metric_table(columns: dict[str, dict[str, Any]], types: dict[str, str]) -> str:
+    """A markdown table: one row per column, the metrics people scan first."""
+    header = "| column | type | " + " | ".join(_METRIC_COLUMNS) + " |"
+    rule = "|" + " --- |" * (len(_METRIC_COLUMNS) + 2)
+    rows = [
+        f"| {_fmt(name)} | {types.get(name, '')} | "
+        + " | ".join(_fmt(metrics.get(m)) for m in _METRIC_COLUMNS)
+        + " |"
+        for name, metrics in columns.items()
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
+    """One table's part of the materialization: fresh metrics for profiled tables,
+    cached ones (with their age) for skipped or deferred tables."""
+    d = outcome.decision
+    report: dict[str, Any] = {
+        "table": d.qualified,
+        "action": d.action,
+        "reason": d.reason,
+        "status": outcome.status,
+        "run_id": outcome.run_id,
+        "snapshot_id": d.snapshot_id,
+        "row_count": outcome.row_count,
+        "rows_scanned": outcome.profile.rows if outcome.profile else 0,
+        "estimated_rows": d.estimated_rows,
+    }
+    if outcome.profile is not None:
+        report["columns"] = {c.column.name: c.metrics for c in outcome.profile.columns}
+        report["types"] = {c.column.name: c.column.type_name for c in outcome.profile.columns}
+        return report
+    cached = reader.latest_completed_run(d.schema, d.table)
+    if cached is not None:
+        report["cached_run_id"] = cached["run_id"]
+        report["cached_as_of"] = (
+            cached["finished_at"].isoformat() if cached["finished_at"] else None
+        )
+        report["row_count"] = cached["row_count"]
+        report["columns"] = reader.run_metrics(cached["run_id"])
+        report["types"] = reader.run_columns(cached["run_id"])
+    return report
+
+
+def materialization_metadata(
+    reports: Sequence[dict[str, Any]], database: str | None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "baselinr/tables": len(reports),
+        "baselinr/profiled": sum(1 for r in reports if r["status"] == "completed"),
+        "baselinr/skipped": sum(1 for r in reports if r["status"] in ("skipped", "deferred")),
+        "baselinr/rows_scanned": sum(r["rows_scanned"] or 0 for r in reports),
+        "baselinr/estimated_rows_avoided": sum(
+            r["estimated_rows"] or r["row_count"] or 0
+            for r in reports
+            if r["status"] in ("skipped", "deferred")
+        ),
+        "baselinr/decisions": dg.MetadataValue.json(
+            [
+                {
+                    k: r.get(k)
+                    for k in (
+                        "table",
+                        "action",
+                        "reason",
+                        "status",
+                        "run_id",
+                        "snapshot_id",
+                        "rows_scanned",
+                        "cached_as_of",
+                    )
+                }
+                for r in reports
+            ]
+        ),  # fmt: skip
+    }
+    row_counts = [r["row_count"] for r in reports if r.get("row_count") is not None]
+    if row_counts:
+        metadata["dagster/row_count"] = sum(row_counts)
+    if len(reports) == 1:
+        only = reports[0]
+        metadata["dagster/table_name"] = ".".join(p for p in (database, only["table"]) if p)
+        if only.get("types"):
+            metadata["dagster/column_schema"] = dg.TableSchema(
+                columns=[dg.TableColumn(name, type_) for name, type_ in only["types"].items()]
+            )
+    sections = []
+    for r in reports:
+        if not r.get("columns"):
+            continue
+        title = f"**{r['table']}** — {r['action']} ({r['reason']})"
+        if r.get("cached_as_of"):
+            title += f"; cached metrics as of {r['cached_as_of']}"
+        sections.append(title + "\n\n" + metric_table(r["columns"], r.get("types", {})))
+    if sections:
+        metadata["baselinr/metrics"] = dg.MetadataValue.md("\n\n".join(sections))
+    return metadata

@@ -1,0 +1,183 @@
+"""``baselinr_plan_sensor``: each tick asks the planner what changed and requests a run
+for those assets only.
+
+Cursor (compact JSON): per asset, a signature of its config and a hash of its tables'
+snapshot ids — ``{"v": 1, "a": {"baselinr/main/orders": ["<config sig>", "<snap hash>"]}}``.
+An asset is requested when its config signature changed or when the planner decides
+``full``, ``partial`` or ``sample`` for one of its tables. The run key hashes what is
+requested (assets, snapshot ids, config signatures, the latest attempt per table),
+so the same request is not launched twice while a run is pending, and any new
+change — or a finished attempt — makes a new key.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from baselinr.config import load_layout
+from baselinr.connectors import describe
+from baselinr.errors import BaselinrError, WarehouseUnavailableError
+from baselinr.incremental.plan import TableDecision
+from baselinr.planner import PlanBuilder
+
+from baselinr_dagster.assets import profile_op_name
+from baselinr_dagster.resource import shared_context
+from baselinr_dagster.translator import EntryAsset, entry_assets, safe_name
+
+CURSOR_VERSION = 1
+_MAX_TAG = 1000
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def parse_cursor(cursor: str | None) -> dict[str, list[str]]:
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict) or data.get("v") != CURSOR_VERSION:
+        return {}
+    assets = data.get("a")
+    return assets if isinstance(assets, dict) else {}
+
+
+def _tag_list(names: Sequence[str]) -> str:
+    text = ",".join(names)
+    if len(text) <= _MAX_TAG:
+        return text
+    kept: list[str] = []
+    for name in names:
+        if len(",".join([*kept, name])) > _MAX_TAG - 20:
+            break
+        kept.append(name)
+    return ",".join(kept) + f",+{len(names) - len(kept)} more"
+
+
+def evaluate_plan(
+    context: dg.SensorEvaluationContext, config_path: str, asset_prefix: str
+) -> dg.RunRequest | dg.SkipReason:
+    layout = load_layout(config_path)
+    assets = entry_assets(layout, [safe_name(asset_prefix)])
+    previous = parse_cursor(context.cursor)
+    shared = shared_context(config_path)
+    try:
+        plan = PlanBuilder(shared.config, shared).get_tables_to_run()
+        attempts = shared.storage.reader.latest_attempts()
+    except WarehouseUnavailableError as exc:
+        return dg.SkipReason(f"Baselinr source unreachable ({_source(shared)}): {exc}")
+    except BaselinrError as exc:
+        return dg.SkipReason(f"Baselinr could not plan ({_source(shared)}): {exc}")
+
+    by_entry: dict[int, list[TableDecision]] = defaultdict(list)
+    for decision in plan.decisions:
+        by_entry[decision.entry_index].append(decision)
+
+    cursor: dict[str, list[str]] = {}
+    requested: list[tuple[EntryAsset, bool, list[TableDecision]]] = []
+    in_flight: list[str] = []
+    for asset in assets:
+        key = asset.key.to_user_string()
+        decisions = by_entry.get(asset.index, [])
+        snapshots = _hash(sorted((d.qualified, d.snapshot_id) for d in decisions))
+        cursor[key] = [asset.signature, snapshots]
+        before = previous.get(key)
+        config_changed = before is not None and before[0] != asset.signature
+        new_asset = before is None and bool(previous)
+        to_run = [d for d in decisions if d.runs]
+        busy = [d for d in to_run if attempts.get((d.schema, d.table), ("", False))[1]]
+        if busy and len(busy) == len(to_run) and not config_changed:
+            in_flight.append(key)
+            continue
+        if config_changed or new_asset or to_run:
+            requested.append((asset, config_changed, to_run))
+
+    if not requested:
+        context.update_cursor(json.dumps({"v": CURSOR_VERSION, "a": cursor}, separators=(",", ":")))
+        summary = ", ".join(f"{n} {a}" for a, n in plan.to_summary().items() if n)
+        note = f"; {len(in_flight)} asset(s) already being profiled" if in_flight else ""
+        return dg.SkipReason(
+            f"No Baselinr table needs profiling ({len(plan.decisions)} tables checked: "
+            f"{summary or 'none'}){note}"
+        )
+
+    keys = [asset.key for asset, _, _ in requested]
+    forced = sorted(asset.key.to_user_string() for asset, changed, _ in requested if changed)
+    tables = sorted({d.qualified for _, _, ds in requested for d in ds})
+    metrics = sorted(
+        {m for asset, _, _ in requested for m in (asset.entry.metrics or layout.profiling.metrics)}
+    )
+    metric_requests = sum(
+        len(asset.entry.metrics or layout.profiling.metrics) * max(len(ds), 1)
+        for asset, _, ds in requested
+    )
+    run_key = _hash(
+        [
+            [
+                asset.key.to_user_string(),
+                asset.signature,
+                sorted(
+                    (d.qualified, d.action, d.snapshot_id, attempts.get((d.schema, d.table)))
+                    for d in ds
+                ),
+            ]
+            for asset, _, ds in requested
+        ]
+    )
+    context.update_cursor(json.dumps({"v": CURSOR_VERSION, "a": cursor}, separators=(",", ":")))
+    return dg.RunRequest(
+        run_key=f"baselinr-{run_key}",
+        asset_selection=keys,
+        run_config={"ops": {profile_op_name(asset_prefix): {"config": {"force_full": forced}}}},
+        tags={
+            "baselinr/changed_tables": _tag_list(tables) or "none",
+            "baselinr/config_changed": _tag_list(forced) or "none",
+            "baselinr/assets_requested": str(len(keys)),
+            "baselinr/metrics_requested": str(metric_requests),
+            "baselinr/metrics": _tag_list(metrics),
+        },
+    )
+
+
+def _source(shared: Any) -> str:
+    try:
+        return describe(shared.warehouse.url)
+    except BaselinrError as exc:
+        return str(exc)
+
+
+def baselinr_plan_sensor(
+    config_path: str | Path,
+    job_name: str = "baselinr_profile_all",
+    *,
+    asset_prefix: str = "baselinr",
+    name: str = "baselinr_plan_sensor",
+    minimum_interval_seconds: int = 300,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    """A sensor that requests runs of ``job_name`` for the assets whose tables changed.
+
+    Usable on its own: it reads ``config_path`` itself and needs no resources.
+    """
+    path = str(Path(config_path).resolve())
+
+    @dg.sensor(
+        name=name,
+        job_name=job_name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description="Asks Baselinr's incremental planner which tables changed (from "
+        "warehouse metadata) and requests runs for those assets only.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        return evaluate_plan(context, path, asset_prefix)
+
+    return _sensor
