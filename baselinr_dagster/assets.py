@@ -16,7 +16,7 @@ import dagster as dg
 from baselinr.config import load_layout
 from baselinr.errors import BaselinrError
 from baselinr.incremental.plan import IncrementalPlan
-
+from baselinr.runner import TableOutcome
 from baselinr_dagster.metadata import materialization_metadata, table_report
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.translator import (
@@ -129,7 +129,7 @@ def _table_assets(
         result = runner.execute(plan, batch_id=context.run_id, dagster_run_id=context.run_id)
         reader = baselinr.context.storage.reader
         database = plan.decisions[0].database if plan.decisions else None
-        failures = []
+        failures: list[tuple[EntryAsset, TableOutcome]] = []
         for asset in chosen:
             outcomes = [o for o in result.outcomes if o.decision.entry_index == asset.index]
             failed = [o for o in outcomes if o.status == "failed"]

@@ -15,6 +15,10 @@ from baselinr.runner import TableOutcome
 from baselinr.storage.reader import ResultReader
 
 _METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
+_DECISION_KEYS = ("table", "action", "reason", "status", "run_id", "snapshot_id", "rows_scanned",
+                  "cached_as_of")  # fmt: skip
+_DECISION_KEYS = ("table", "action", "reason", "status", "run_id", "snapshot_id", "rows_scanned",
+                  "cached_as_of")  # fmt: skip
 
 
 def _fmt(value: Any) -> str:
@@ -90,23 +94,8 @@ def materialization_metadata(
             if r["status"] in ("skipped", "deferred")
         ),
         "baselinr/decisions": dg.MetadataValue.json(
-            [
-                {
-                    k: r.get(k)
-                    for k in (
-                        "table",
-                        "action",
-                        "reason",
-                        "status",
-                        "run_id",
-                        "snapshot_id",
-                        "rows_scanned",
-                        "cached_as_of",
-                    )
-                }
-                for r in reports
-            ]
-        ),  # fmt: skip
+            [{k: r.get(k) for k in _DECISION_KEYS} for r in reports]
+        ),
     }
     row_counts = [r["row_count"] for r in reports if r.get("row_count") is not None]
     if row_counts:

@@ -24,7 +24,6 @@ from baselinr.connectors import describe
 from baselinr.errors import BaselinrError, WarehouseUnavailableError
 from baselinr.incremental.plan import TableDecision
 from baselinr.planner import PlanBuilder
-
 from baselinr_dagster.assets import profile_op_name
 from baselinr_dagster.resource import shared_context
 from baselinr_dagster.translator import EntryAsset, entry_assets, safe_name
