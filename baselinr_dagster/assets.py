@@ -126,7 +126,7 @@ def _table_assets(
         for warning in plan.warnings:
             context.log.warning(warning)
         context.log.info(f"plan: {plan.to_summary()}")
-        result = runner.execute(plan, batch_id=context.run_id, dagster_run_id=context.run_id)
+        result = runner.execute(plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id)
         reader = baselinr.context.storage.reader
         database = plan.decisions[0].database if plan.decisions else None
         failures: list[tuple[EntryAsset, TableOutcome]] = []
@@ -176,7 +176,7 @@ def _summary_asset(
     )
     def summary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         records = context.instance.all_logs(
-            context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
         )
         decisions: list[dict[str, Any]] = []
         rows_scanned = rows_avoided = 0
