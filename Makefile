@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 help:
 	@echo "make demo   - build the sample warehouse and profile it"
+	@echo "make dev    - the Dagster UI with Baselinr's assets, job and sensor"
 	@echo "make test   - run the whole suite (starts a throwaway PostgreSQL)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (prints ratios)"
@@ -25,6 +26,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+dev: $(STAMP)
+	mkdir -p .dagster_home && cp dagster.yaml .dagster_home/dagster.yaml
+	test -f demo/warehouse.db || $(BIN)/baselinr demo --dir demo
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: $(STAMP)
 	scripts/ensure-postgres.sh
@@ -44,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/profile_bench.py
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) demo .dagster_home .pytest_cache .mypy_cache .ruff_cache *.egg-info

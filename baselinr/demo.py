@@ -165,6 +165,8 @@ def build_demo(directory: Path, *, engine: str = "sqlite", force: bool = False) 
         if not force:
             raise FileExistsError(f"{warehouse} exists; pass --force to rebuild it")
         warehouse.unlink()
+        # a rebuilt warehouse starts with an empty history beside it
+        (directory / "baselinr.db").unlink(missing_ok=True)
     rng = random.Random(42)
     rows: dict[str, int] = {}
     url = f"sqlite:///{warehouse}" if engine == "sqlite" else f"duckdb:///{warehouse}"

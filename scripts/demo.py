@@ -1,11 +1,18 @@
-"""`make demo`: build the sample warehouse, profile it, show what happened."""
+"""`make demo`: build the sample warehouse, profile it through Dagster, show what
+happened, and say how to open the UI.
 
+Runs are recorded in the Dagster instance in .dagster_home, so `make dev` shows them.
+"""
+
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+HOME = ROOT / ".dagster_home"
 
 
 def run(*args: str) -> None:
@@ -13,11 +20,59 @@ def run(*args: str) -> None:
     subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT, check=True)
 
 
+def section(title: str) -> None:
+    print(f"\n=== {title} ===", flush=True)
+
+
 def main() -> None:
+    HOME.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(HOME)
+
     run("baselinr", "demo", "--dir", "demo", "--force")
     run("baselinr", "tables", "-c", "examples/baselinr.yml")
-    run("baselinr", "profile", "-c", "examples/baselinr.yml")
-    run("baselinr", "status", "-c", "examples/baselinr.yml", "--limit", "8")
+
+    import dagster as dg
+
+    sys.path.insert(0, str(ROOT))
+    from repo import defs
+
+    instance = dg.DagsterInstance.get()
+    section("Dagster: materialising every Baselinr asset (job baselinr_profile_all)")
+    job = defs.resolve_job_def("baselinr_profile_all")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False)
+    for event in result.get_asset_materialization_events():
+        m = event.materialization
+        meta = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
+        if "baselinr/decisions" in meta and m.asset_key.path[-1] != "summary":
+            actions = ", ".join(f"{d['table']}: {d['action']}" for d in meta["baselinr/decisions"])
+            print(f"  {m.asset_key.to_user_string():<22} rows={meta.get('dagster/row_count')}"
+                  f"  {actions}")
+        else:
+            print(f"  {m.asset_key.to_user_string():<22} profiled "
+                  f"{meta.get('baselinr/tables_profiled')} tables, scanned "
+                  f"{meta.get('baselinr/rows_scanned'):,} rows")
+    print(f"  run {result.run_id}: {'success' if result.success else 'FAILED'}")
+
+    section("Dagster: one tick of baselinr_plan_sensor")
+    sensor = defs.resolve_sensor_def("baselinr_plan_sensor")
+    tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    if tick.run_requests:
+        for request in tick.run_requests:
+            keys = ", ".join(k.to_user_string() for k in request.asset_selection or [])
+            print(f"  would request: {keys}")
+            print(f"  changed tables: {request.tags.get('baselinr/changed_tables')}")
+    else:
+        print(f"  skipped: {tick.skip_message}")
+
+    run("baselinr", "status", "-c", "examples/baselinr.yml", "--limit", "4")
+    section("Next")
+    print("  make dev        # opens the Dagster UI on http://127.0.0.1:3000 with these assets,")
+    print("                  # the job baselinr_profile_all and baselinr_plan_sensor")
+    print("  .venv/bin/baselinr profile -c examples/baselinr.yml   # the same from the CLI")
+    if not result.success:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
