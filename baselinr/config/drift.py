@@ -9,7 +9,7 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from baselinr.config.base import StrictModel
 from baselinr.profiling.metrics import CATEGORIES, METRICS
@@ -21,15 +21,16 @@ BaselineKind = Literal["auto", "last_run", "moving_average", "prior_period"]
 #: Metrics of the table rather than of a column (taken from the run).
 TABLE_METRICS: tuple[str, ...] = ("row_count",)
 
-#: What is watched unless ``metrics`` says otherwise. Counts that follow the table's
-#: size (``count``, ``null_count``) are left out because ``row_count`` and
-#: ``null_ratio`` say the same without the noise; ``min``/``max`` because extremes are
-#: the noisiest statistic of a column. Metrics a run did not profile are ignored.
+#: What is watched unless ``metrics`` says otherwise. Left out: counts that follow the
+#: table's size (``count``, ``null_count``: ``row_count`` and ``null_ratio`` say the same
+#: without the noise), ``distinct_count`` (it follows the table's size for keys and the
+#: rare tail for discrete values; ``unique_ratio`` and ``top_values`` carry its signal)
+#: and ``min``/``max`` (extremes are the noisiest statistic of a column). Metrics a run
+#: did not profile are ignored.
 DEFAULT_WATCHED_METRICS: tuple[str, ...] = (
     "row_count",
     "null_ratio",
     "unique_ratio",
-    "distinct_count",
     "mean",
     "stddev",
     "avg_length",
@@ -84,11 +85,14 @@ class AbsoluteThresholdConfig(_Levels):
 
 
 class StandardDeviationConfig(_Levels):
-    """z-score against the metric's own history (the last ``baseline.window`` runs)."""
+    """z-score against the metric's own history: the last ``window`` runs. With a short
+    history a big deviation is less surprising, so the deviation is turned into the
+    normal z with the same tail probability (Student t) before the levels apply."""
 
     low: float = 3.0
-    medium: float = 4.0
-    high: float = 6.0
+    medium: float = 3.5
+    high: float = 5.0
+    window: int = Field(default=20, ge=2, le=500)
     min_history: int = Field(default=5, ge=2)
     # The history's spread is taken as at least this share of its mean, so a metric
     # that never moved does not turn a tiny change into a 100-sigma event.
@@ -106,7 +110,7 @@ class PSIConfig(_Levels):
 class BaselineConfig(StrictModel):
     # auto: last_run for absolute_threshold and psi, moving_average for standard_deviation
     kind: BaselineKind = "auto"
-    window: int = Field(default=10, ge=1, le=500)  # runs, for moving_average (and history)
+    window: int = Field(default=10, ge=1, le=500)  # runs, for moving_average
     days: int = Field(default=7, ge=1, le=3660)  # prior_period: compare with ~days ago
 
 
@@ -152,10 +156,17 @@ class DriftSettings:
     psi: PSIConfig
 
     @property
+    def baseline_window(self) -> int:
+        """Runs in the moving window (the history, for standard_deviation)."""
+        if self.strategy == "standard_deviation":
+            return self.standard_deviation.window
+        return self.window
+
+    @property
     def history_runs(self) -> int:
         """How many previous runs this column's baseline needs."""
-        if self.strategy == "standard_deviation" or self.baseline == "moving_average":
-            return self.window
+        if self.baseline == "moving_average":
+            return self.baseline_window
         return 1 if self.baseline == "last_run" else 0
 
 
@@ -190,8 +201,6 @@ class DriftDetectionConfig(StrictModel):
     check_severity: Literal["WARN", "ERROR"] = "WARN"
     types: dict[str, DriftOverride] = Field(default_factory=dict)
     columns: dict[str, DriftOverride] = Field(default_factory=dict)
-
-    _cache: dict[tuple[str | None, str | None], DriftSettings] = PrivateAttr(default_factory=dict)
 
     @field_validator("metrics")
     @classmethod
@@ -247,17 +256,14 @@ class DriftDetectionConfig(StrictModel):
         category: str | None,
     ) -> DriftSettings:
         """The settings for one column (``column=None``: table-level metrics)."""
-        type_key = category if category is not None and category in self.types else None
-        column_key = self._column_key(schema, table, column) if column is not None else None
-        cached = self._cache.get((type_key, column_key))
-        if cached is None:
-            layers = []
-            if type_key is not None:
-                layers.append(self.types[type_key])
-            if column_key is not None:
-                layers.append(self.columns[column_key])
-            cached = self._cache[(type_key, column_key)] = self._resolve(tuple(layers), None)
-        return cached
+        layers = []
+        if category is not None and category in self.types:
+            layers.append(self.types[category])
+        if column is not None:
+            key = self._column_key(schema, table, column)
+            if key is not None:
+                layers.append(self.columns[key])
+        return self._resolve(tuple(layers), None)
 
     def history_needs(self) -> tuple[int, frozenset[int]]:
         """Upper bounds over every override: how many earlier runs to read, and which

@@ -2,7 +2,7 @@
 compared on.
 
 Baselines: ``last_run`` (the previous completed run), ``moving_average`` (the last
-``window`` completed runs; also the history ``standard_deviation`` learns from) and
+``window`` completed runs; for ``standard_deviation``, its history window) and
 ``prior_period`` (the completed run closest to ``days`` before this one, within half a
 period). Everything is read from storage, so a run can be judged again at any time.
 

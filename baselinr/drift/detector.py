@@ -49,6 +49,9 @@ class DriftDetector:
     ) -> None:
         self.config = config.drift_detection if isinstance(config, BaselinrConfig) else config
         self.reader = storage.reader if isinstance(storage, Storage) else storage
+        self._history_runs, self._period_days = self.config.history_needs()
+        self._watched = self.config.watched_metrics() | {"count", "stddev"}
+        self._settings: dict[tuple[str | None, str, str | None, str | None], DriftSettings] = {}
 
     def detect(self, run_id: str) -> DriftReport:
         """The drift report of one completed run."""
@@ -67,20 +70,18 @@ class DriftDetector:
     # --- internals ---------------------------------------------------------------------
     def _detect(self, row: dict[str, Any]) -> DriftReport:
         cfg = self.config
-        table_settings = cfg.settings_for(row["schema_name"], row["table_name"], None, None)
+        table_settings = self._settings_for(row["schema_name"], row["table_name"], None, None)
         sampled = row["action"] == "sample" or row.get("sample_fraction") is not None
         report = _Builder(row, cfg, table_settings)
         if sampled and cfg.sampled_runs == "exclude":
             report.note("sampled run: excluded from drift detection (sampled_runs: exclude)")
             return report.build()
-        runs, days = cfg.history_needs()
-        watched = cfg.watched_metrics() | {"count", "stddev"}
         history = load_history(
             self.reader,
             row,
-            runs,
-            days,
-            watched,
+            self._history_runs,
+            self._period_days,
+            self._watched,
             include_sampled=cfg.sampled_runs == "compare",
         )
         if not history.previous:
@@ -100,10 +101,19 @@ class DriftDetector:
         if row["action"] == "partial":
             report.note("partial run: non-mergeable metrics are not compared")
         for column, category in self._columns(history.current):
-            settings = cfg.settings_for(row["schema_name"], row["table_name"], column, category)
+            settings = self._settings_for(row["schema_name"], row["table_name"], column, category)
             if settings.enabled:
                 self._judge_column(report, history, column, settings)
         return report.build()
+
+    def _settings_for(
+        self, schema: str | None, table: str, column: str | None, category: str | None
+    ) -> DriftSettings:
+        key = (schema, table, column, category)
+        found = self._settings.get(key)
+        if found is None:
+            found = self._settings[key] = self.config.settings_for(schema, table, column, category)
+        return found
 
     @staticmethod
     def _columns(run: RunSnapshot) -> Iterator[tuple[str | None, str | None]]:
@@ -130,7 +140,9 @@ class DriftDetector:
             if reason is not None:
                 report.skip(reason, column, metric)
                 continue
-            candidates = history.baseline(settings.baseline, settings.window, settings.days)
+            candidates = history.baseline(
+                settings.baseline, settings.baseline_window, settings.days
+            )
             runs = [
                 r
                 for r in candidates

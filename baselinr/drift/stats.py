@@ -128,11 +128,16 @@ def proportions(counts: Sequence[float], smoothing: float = 0.0) -> list[float]:
     return [(c + smoothing) / total for c in counts]
 
 
+#: PSI treats a share below this as this: an empty bin that gains a few values (a key
+#: column whose range grows with the table) must not read as a large shift.
+PSI_MIN_SHARE = 1e-3
+
+
 def psi(baseline: Sequence[float], current: Sequence[float]) -> float:
     """Population stability index between two count vectors over the same bins.
-    Half a count is added to every bin so an empty bin never divides by zero."""
-    expected = proportions(baseline, 0.5)
-    actual = proportions(current, 0.5)
+    Shares are floored at ``PSI_MIN_SHARE`` so an empty bin never divides by zero."""
+    expected = [max(p, PSI_MIN_SHARE) for p in proportions(baseline)]
+    actual = [max(p, PSI_MIN_SHARE) for p in proportions(current)]
     return sum((a - e) * math.log(a / e) for a, e in zip(actual, expected, strict=True))
 
 

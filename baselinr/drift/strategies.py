@@ -161,9 +161,13 @@ def _zscore(
             return Judgement("none", 0.0, "z", mean, f"{metric} unchanged")
         detail = f"{metric} {shown(mean)} -> {shown(cur)} (history was constant over {h} runs)"
         return Judgement("high", None, "z", mean, detail)
-    t = (cur - mean) / (spread * math.sqrt(1.0 + 1.0 / h))
+    deviations = (cur - mean) / spread
+    t = deviations / math.sqrt(1.0 + 1.0 / h)
     z = stats.t_as_z(t, h - 1)
-    detail = f"{metric} {shown(mean)} -> {shown(cur)} (z {z:+.1f} over {h} runs)"
+    detail = (
+        f"{metric} {shown(mean)} -> {shown(cur)} ({deviations:+.1f} sd of its last {h} runs, "
+        f"z {z:+.1f})"
+    )
     return Judgement(cfg.severity(abs(z)), abs(z), "z", mean, detail)
 
 
