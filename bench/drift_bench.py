@@ -165,7 +165,7 @@ def column_state(
     non_null = len(present)
     if info.name == "note":  # random strings of these lengths: every value distinct
         distinct = non_null
-        top = [{"value": f"s{i}", "count": 1} for i in range(min(10, non_null))]
+        top = [{"value": uuid.uuid4().hex, "count": 1} for _ in range(min(10, non_null))]
         return ColumnState(rows=rows, non_null=non_null, distinct=distinct, top_values=top), None
     uniques, counts = np.unique(present, return_counts=True)
     order = np.lexsort((uniques, -counts))[:10]
@@ -307,6 +307,9 @@ class Tally:
     reports: int = 0
     alarm_sources: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     missed: list[str] = field(default_factory=list)
+    scores: dict[str, list[tuple[str, str, float | None]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 def evaluate(
@@ -337,6 +340,10 @@ def evaluate(
                 if injected:
                     assert spec.drift is not None
                     tally.injected[spec.drift] += 1
+                    on_column = [f for f in report.findings if f.where == column]
+                    if on_column:
+                        top = max(on_column, key=lambda f: (_RANK[f.severity], f.score or 0))
+                        tally.scores[spec.drift].append((top.metric, top.score_unit, top.score))
                     tally.caught[spec.drift] += at_least(severity, fail_on)
                     if not at_least(severity, fail_on):
                         tally.missed.append(f"{spec.name} {spec.drift} {report.findings}")
@@ -346,6 +353,22 @@ def evaluate(
                     tally.false_lows += at_least(severity, "low")
     tally.seconds = time.perf_counter() - started
     return tally
+
+
+_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
+
+
+def _typical(found: list[tuple[str, str, float | None]]) -> str:
+    """The most common strongest metric and the median of its scores."""
+    if not found:
+        return "-"
+    metrics = defaultdict(list)
+    for metric, unit, score in found:
+        metrics[(metric, unit)].append(score)
+    (metric, unit), scores = max(metrics.items(), key=lambda kv: len(kv[1]))
+    known = sorted(x for x in scores if x is not None)
+    middle = f"{known[len(known) // 2]:.3g}" if known else "from zero"
+    return f"{metric} (median {middle} {unit}, {len(scores)}/{len(found)} tables)"
 
 
 def write_config(directory: Path, source: str) -> BaselinrConfig:
@@ -436,6 +459,8 @@ def main() -> None:
             if args.explain:
                 top = sorted(t.alarm_sources.items(), key=lambda kv: -kv[1])[:8]
                 print("    false alarms from:", ", ".join(f"{k} {v}" for k, v in top) or "-")
+                for kind in KINDS:
+                    print(f"    {kind}: strongest finding {_typical(t.scores[kind])}")
                 for miss in t.missed[:5]:
                     print("    missed:", miss[:300])
         print(

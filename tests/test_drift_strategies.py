@@ -201,3 +201,21 @@ def test_top_values_bins_are_shared_values_plus_the_rest() -> None:
     judged = judge_distribution(settings(), "top_values", aligned, ALPHA)
     assert isinstance(judged, Judgement) and judged.score == pytest.approx(45.0)
     assert "(other values) 20.0% -> 65.0%" in judged.detail
+
+
+def test_complete_top_values_show_new_and_renamed_values() -> None:
+    base = [{"value": "red", "count": 60}, {"value": "blue", "count": 40}]
+    renamed = [{"value": "RED", "count": 61}, {"value": "BLUE", "count": 39}]
+    aligned = align_top_values(renamed, 100, [(base, 100)])
+    assert aligned is not None and aligned.labels == ("RED", "BLUE", "red", "blue")
+    assert aligned.current == (61.0, 39.0, 0.0, 0.0)
+    judged = judge_distribution(settings(), "top_values", aligned, ALPHA)
+    assert isinstance(judged, Judgement) and judged.severity == "high"
+    assert judged.score == pytest.approx(100.0)
+
+
+def test_unrelated_long_tails_are_not_compared() -> None:
+    # a float column: every value once, top-10 lists of different runs share nothing
+    cur = [{"value": 0.1 * i, "count": 1} for i in range(10)]
+    base = [{"value": 0.1 * i + 0.05, "count": 1} for i in range(10)]
+    assert align_top_values(cur, 500, [(base, 500)]) is None

@@ -143,6 +143,12 @@ class DriftDetector:
             candidates = history.baseline(
                 settings.baseline, settings.baseline_window, settings.days
             )
+            if (
+                column is not None
+                and candidates
+                and all(column not in r.columns for r in candidates)
+            ):
+                continue  # a new column: a schema change, not drift
             runs = [
                 r
                 for r in candidates

@@ -74,30 +74,48 @@ def align_top_values(
     current_total: float | None,
     baselines: Sequence[tuple[Any, float | None]],
 ) -> Aligned | None:
-    """Top values as bins: the values in the current run's list and every baseline
-    run's list, plus one bin for all other (non-null) values. ``*_total`` is the
-    column's non-null count; without it, shares are of the listed values only."""
+    """Top values as bins. ``*_total`` is the column's non-null count.
+
+    When every run's list holds all of its values (few distinct values, the usual
+    categorical column), the bins are all values of any run, a value missing from a
+    run counting 0 — so new, vanished and renamed values show. Otherwise only the
+    values listed in every run are exact: those, plus one bin for all other values.
+    Returns None when there is nothing to compare (no shared value in a long tail)."""
     mine = _top(current)
     if not mine:
         return None
     theirs = [(_top(v), total) for v, total in baselines]
     usable = [(t, total) for t, total in theirs if t]
+    runs = [(mine, current_total), *usable]
+    if all(_complete(top, total) for top, total in runs):
+        labels = list(dict.fromkeys(k for top, _ in runs for k in top))
+        return Aligned(
+            tuple(labels),
+            tuple(mine.get(k, 0.0) for k in labels),
+            tuple(tuple(t.get(k, 0.0) for k in labels) for t, _ in usable),
+            len(baselines) - len(usable),
+        )
     shared = [k for k in mine if all(k in t for t, _ in usable)]
-    with_total = current_total is not None and all(total is not None for _, total in usable)
+    if not shared:
+        return None
+    with_total = all(total is not None for _, total in runs)
 
     def vector(top: dict[str, float], total: float | None) -> tuple[float, ...]:
         listed = tuple(top[k] for k in shared)
-        if with_total and total is not None:
-            return (*listed, max(total - sum(listed), 0.0))
-        return (*listed, max(sum(top.values()) - sum(listed), 0.0))
+        rest = (total if with_total and total is not None else sum(top.values())) - sum(listed)
+        return (*listed, max(rest, 0.0))
 
-    labels = (*shared, "(other values)")
     return Aligned(
-        labels,
+        (*shared, "(other values)"),
         vector(mine, current_total),
         tuple(vector(t, total) for t, total in usable),
         len(baselines) - len(usable),
     )
+
+
+def _complete(top: dict[str, float], total: float | None) -> bool:
+    """True when the listed values account for every non-null value."""
+    return total is not None and abs(sum(top.values()) - total) < 0.5
 
 
 def ratio_counts(ratio: float, n: float) -> tuple[float, float]:
