@@ -461,11 +461,10 @@ def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
             + (f" ({len(firsts)} with no earlier run to compare with)" if firsts else "")
             + "."
         )
-    worst = max((r.max_severity for r in reports), key=_SEVERITIES.index)
+    from baselinr.drift import highest
+
+    worst = highest(r.max_severity for r in reports)
     out.print(f"Worst: {_severity_text(worst)}; fail-on: {level}", highlight=False)
-
-
-_SEVERITIES = ["none", "low", "medium", "high"]
 
 
 if __name__ == "__main__":  # pragma: no cover
