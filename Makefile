@@ -48,6 +48,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	scripts/ensure-postgres.sh
 	$(BIN)/python bench/profile_bench.py
+	$(BIN)/python bench/drift_bench.py
 
 clean:
 	rm -rf $(VENV) demo .dagster_home .pytest_cache .mypy_cache .ruff_cache *.egg-info

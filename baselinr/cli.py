@@ -124,6 +124,7 @@ def profile(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
         )
     else:
         _print_outcomes(result)
+        _print_drift_line(result, config_path)
     if not result.ok:
         names = ", ".join(o.decision.qualified for o in result.failed)
         _fail(f"{len(result.failed)} table(s) failed: {names}", 1)
@@ -178,6 +179,7 @@ def _outcome_dict(o: Any) -> dict[str, Any]:
         "statements": o.profile.statements if o.profile else None,
         "duration_seconds": round(o.duration_seconds, 3),
         "error": o.error,
+        "drift": o.drift.summary() if getattr(o, "drift", None) else None,
     }
 
 
@@ -198,6 +200,14 @@ def _print_outcomes(result: Any) -> None:
     out.print(table)
     summary = ", ".join(f"{v} {k}" for k, v in result.summary().items() if v)
     out.print(f"Summary: {summary or 'nothing to do'}")
+
+
+def _print_drift_line(result: Any, config_path: Path) -> None:
+    drifted = [o.drift for o in result.outcomes if getattr(o, "drift", None)]
+    drifted = [d for d in drifted if d.findings or d.schema_changes]
+    if drifted:
+        names = ", ".join(f"{d.qualified} ({d.max_severity})" for d in drifted)
+        out.print(f"Drift: {names}. Details: baselinr drift -c {config_path}", highlight=False)
 
 
 def _warn(warnings: Any) -> None:
@@ -335,6 +345,126 @@ def demo(directory: Path, engine: str, force: bool) -> None:
     out.print(f"Built {built.warehouse} ({total:,} rows: {rows})")
     out.print(f"Config: {built.config}")
     out.print(f"Next:   baselinr profile -c {built.config}")
+
+
+# --- drift -----------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@click.option("-t", "--table", "tables", multiple=True, help="Only this table (repeatable).")
+@click.option("--run", "run_ids", multiple=True, help="Judge this run id (repeatable).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["low", "medium", "high"]),
+    help="Exit 1 on drift at or above this severity [default: drift_detection.fail_on].",
+)
+@json_option
+@handle_errors
+def drift(
+    config_path: Path,
+    tables: tuple[str, ...],
+    run_ids: tuple[str, ...],
+    fail_on: str | None,
+    as_json: bool,
+) -> None:
+    """Judge the latest run of each table against its baseline.
+
+    Works from stored results only. Exits 1 when drift (or a schema change) at or
+    above the fail-on severity is found, 0 otherwise.
+    """
+    from baselinr.drift import DriftDetector
+    from baselinr.errors import DriftError
+    from baselinr.storage import Storage
+
+    config = load_config(config_path)
+    level = fail_on or config.drift_detection.fail_on
+    storage = Storage.open(config.storage)
+    try:
+        detector = DriftDetector(config, storage)
+        if run_ids:
+            reports = [detector.detect(run_id) for run_id in run_ids]
+        else:
+            latest = storage.reader.latest_completed_runs(environment=config.environment)
+            if tables:
+                wanted = set(tables)
+                latest = [r for r in latest if _run_table_names(r) & wanted]
+                missing = wanted - set().union(*(_run_table_names(r) for r in latest))
+                if missing:
+                    raise DriftError(
+                        f"no completed runs of {', '.join(sorted(missing))} in storage "
+                        f"(environment {config.environment!r}); profile it first"
+                    )
+            reports = [detector.detect(r["run_id"]) for r in latest]
+    finally:
+        storage.engine.dispose()
+    failing = [r for r in reports if r.fails(level)]
+    if as_json:
+        _print_json(
+            {
+                "fail_on": level,
+                "failed": bool(failing),
+                "tables": [r.to_dict() for r in reports],
+            }
+        )
+    else:
+        _print_drift(reports, level, config_path)
+    if failing:
+        names = ", ".join(r.qualified for r in failing)
+        _fail(f"drift at or above {level} in {len(failing)} table(s): {names}", 1)
+
+
+def _run_table_names(run: dict[str, Any]) -> set[str]:
+    names = {run["table_name"]}
+    if run["schema_name"]:
+        names.add(f"{run['schema_name']}.{run['table_name']}")
+    return names
+
+
+_SEVERITY_STYLE = {"high": "bold red", "medium": "red", "low": "yellow", "none": "green"}
+
+
+def _severity_text(severity: str) -> str:
+    return f"[{_SEVERITY_STYLE.get(severity, 'white')}]{severity}[/]"
+
+
+def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
+    if not reports:
+        out.print(f"No completed runs yet. Run `baselinr profile -c {config_path}` first.")
+        return
+    quiet = [r for r in reports if not r.findings and not r.schema_changes]
+    for report in reports:
+        if report in quiet:
+            continue
+        title = (
+            f"{report.qualified}: {_severity_text(report.max_severity)} "
+            f"(run {report.run_id[:12]}, {report.action}, vs {report.baseline_kind} "
+            f"of {len(report.baseline_run_ids)} run(s))"
+        )
+        out.print(title, highlight=False)
+        if report.schema_changes:
+            for change in report.schema_changes:
+                out.print(f"  schema: {_severity_text(change.severity)} {change.detail}")
+        if report.findings:
+            table = Table(show_edge=False, pad_edge=False, box=None)
+            for name in ("Severity", "Column", "Metric", "What changed"):
+                table.add_column(name, overflow="fold")
+            for f in report.findings:
+                table.add_row(_severity_text(f.severity), f.where, f.metric, f.detail)
+            out.print(table)
+        for note in report.notes:
+            out.print(f"  [dim]note: {note}[/]", highlight=False)
+    if quiet:
+        firsts = [r for r in quiet if not r.has_baseline]
+        out.print(
+            f"No drift in {len(quiet)} table(s)"
+            + (f" ({len(firsts)} with no earlier run to compare with)" if firsts else "")
+            + "."
+        )
+    from baselinr.drift import highest
+
+    worst = highest(r.max_severity for r in reports)
+    out.print(f"Worst: {_severity_text(worst)}; fail-on: {level}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from baselinr.config.models import BaselinrConfig
 from baselinr.connectors import Dialect, connect, create_engine, dialect_for
-from baselinr.events import EventBus, SQLHook
+from baselinr.drift.detector import DriftDetector
+from baselinr.events import EventBus, build_bus
 from baselinr.storage import Storage
 
 
@@ -38,7 +39,12 @@ class BaselinrContext:
 
     @cached_property
     def bus(self) -> EventBus:
-        return EventBus([SQLHook(self.storage.engine)])
+        """The hooks of ``config.hooks`` (``sql`` on by default)."""
+        return build_bus(self.config.hooks, lambda: self.storage.engine)
+
+    @cached_property
+    def drift(self) -> DriftDetector:
+        return DriftDetector(self.config, self.storage)
 
     def connect(self) -> AbstractContextManager[Connection]:
         """A warehouse connection; an unreachable warehouse is a clear error."""
@@ -52,3 +58,4 @@ class BaselinrContext:
         if "bus" in self.__dict__:
             self.__dict__.pop("bus").close()
         self.__dict__.pop("dialect", None)
+        self.__dict__.pop("drift", None)

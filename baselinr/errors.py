@@ -30,3 +30,10 @@ class ProfilingError(BaselinrError):
 
 class StorageError(BaselinrError):
     """Results could not be written to or read from storage."""
+
+
+class DriftError(BaselinrError):
+    """Drift detection cannot judge what was asked (unknown table or run, unfinished
+    run): bad usage."""
+
+    exit_code = 2

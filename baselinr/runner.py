@@ -16,6 +16,7 @@ from baselinr.catalog import TableRef, select_columns
 from baselinr.config.models import BaselinrConfig, SamplingConfig
 from baselinr.connectors import first_line
 from baselinr.context import BaselinrContext
+from baselinr.drift import DriftReport, evaluate_and_notify
 from baselinr.errors import BaselinrError, ProfilingError
 from baselinr.events import ProfilingCompleted, ProfilingFailed, ProfilingStarted
 from baselinr.incremental.plan import IncrementalPlan, TableDecision
@@ -38,6 +39,7 @@ class TableOutcome:
     row_count: int | None = None
     error: str | None = None
     duration_seconds: float = 0.0
+    drift: DriftReport | None = None  # the run judged against its baseline
 
     @property
     def table(self) -> TableRef:
@@ -189,8 +191,15 @@ class ProfileRunner:
                 **where,
             )
         )
+        drift = evaluate_and_notify(self.context, run_id, decision.snapshot_id)
         return TableOutcome(
-            decision, "completed", run_id, profile, row_count, duration_seconds=duration
+            decision,
+            "completed",
+            run_id,
+            profile,
+            row_count,
+            duration_seconds=duration,
+            drift=drift,
         )
 
     def _sampling(self, decision: TableDecision) -> SamplingConfig | None:

@@ -126,7 +126,9 @@ def _table_assets(
         for warning in plan.warnings:
             context.log.warning(warning)
         context.log.info(f"plan: {plan.to_summary()}")
-        result = runner.execute(plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id)
+        result = runner.execute(
+            plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id
+        )
         reader = baselinr.context.storage.reader
         database = plan.decisions[0].database if plan.decisions else None
         failures: list[tuple[EntryAsset, TableOutcome]] = []

@@ -125,7 +125,9 @@ def bench_sensor(tables: int, directory: Path) -> None:
             cursor = None
             times, messages = [], []
             for _ in range(5):
-                context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+                context = dg.build_sensor_context(
+                    instance=instance, cursor=cursor, definitions=defs
+                )
                 start = time.perf_counter()
                 data = sensor.evaluate_tick(context)
                 times.append(time.perf_counter() - start)

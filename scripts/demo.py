@@ -47,12 +47,16 @@ def main() -> None:
         meta = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
         if "baselinr/decisions" in meta and m.asset_key.path[-1] != "summary":
             actions = ", ".join(f"{d['table']}: {d['action']}" for d in meta["baselinr/decisions"])
-            print(f"  {m.asset_key.to_user_string():<22} rows={meta.get('dagster/row_count')}"
-                  f"  {actions}")
+            print(
+                f"  {m.asset_key.to_user_string():<22} rows={meta.get('dagster/row_count')}"
+                f"  {actions}"
+            )
         else:
-            print(f"  {m.asset_key.to_user_string():<22} profiled "
-                  f"{meta.get('baselinr/tables_profiled')} tables, scanned "
-                  f"{meta.get('baselinr/rows_scanned'):,} rows")
+            print(
+                f"  {m.asset_key.to_user_string():<22} profiled "
+                f"{meta.get('baselinr/tables_profiled')} tables, scanned "
+                f"{meta.get('baselinr/rows_scanned'):,} rows"
+            )
     print(f"  run {result.run_id}: {'success' if result.success else 'FAILED'}")
 
     section("Dagster: one tick of baselinr_plan_sensor")

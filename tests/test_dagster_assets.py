@@ -91,7 +91,9 @@ def test_job_materializes_every_asset_with_standard_metadata(
     # storage has one completed run per table, tagged with the Dagster run id
     store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     with store.connect() as conn:
-        rows = conn.execute(sa.select(runs.c.table_name, runs.c.status, runs.c.dagster_run_id)).all()
+        rows = conn.execute(
+            sa.select(runs.c.table_name, runs.c.status, runs.c.dagster_run_id)
+        ).all()
     assert sorted(r.table_name for r in rows) == ["fct_a", "fct_b", "orders"]
     assert {r.status for r in rows} == {"completed"}
     assert {r.dagster_run_id for r in rows} == {result.run_id}

@@ -94,7 +94,9 @@ def test_custom_names_and_no_sensor(tmp_path: Path) -> None:
 
 def test_duplicate_keys_are_a_clear_error(tmp_path: Path) -> None:
     path = write_config(tmp_path, [{"table": "orders"}, {"pattern": "orders"}])
-    with pytest.raises(dg.DagsterInvalidDefinitionError, match=r"profiling.tables\[1\].*tables\[0\]"):
+    with pytest.raises(
+        dg.DagsterInvalidDefinitionError, match=r"profiling.tables\[1\].*tables\[0\]"
+    ):
         create_profiling_assets(path)
 
 
@@ -113,7 +115,9 @@ def test_automation_condition_applies_to_entries_with_deps(tmp_path: Path) -> No
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey(["baselinr", "orders"])).automation_condition is not None
     assert graph.get(dg.AssetKey(["baselinr", "customers"])).automation_condition is None
-    assert dg.AssetKey(["dbt", "orders"]) in graph.get(dg.AssetKey(["baselinr", "orders"])).parent_keys
+    assert (
+        dg.AssetKey(["dbt", "orders"]) in graph.get(dg.AssetKey(["baselinr", "orders"])).parent_keys
+    )
 
 
 def test_workspace_validates_with_the_dagster_cli() -> None:

@@ -131,10 +131,14 @@ def test_dagster_dev_runs_the_job_on_postgres_instance(tmp_path: Path, pg_server
     assert row == "SUCCESS"
     store = sa.create_engine(f"sqlite:///{demo.directory / 'baselinr.db'}")
     with store.connect() as conn:
-        done = conn.execute(
-            sa.select(runs.c.table_name).where(
-                runs.c.dagster_run_id == run_id, runs.c.status == "completed"
+        done = (
+            conn.execute(
+                sa.select(runs.c.table_name).where(
+                    runs.c.dagster_run_id == run_id, runs.c.status == "completed"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     store.dispose()
     assert sorted(done) == ["customers", "events", "orders", "products"]

@@ -1,5 +1,7 @@
 """Configuration: the pydantic schema and the YAML loader."""
 
+from baselinr.config.drift import DriftDetectionConfig, DriftOverride, DriftSettings
+from baselinr.config.hooks import HooksConfig
 from baselinr.config.loader import load_config, load_layout, parse_config
 from baselinr.config.models import (
     AdaptiveSchedulingConfig,
@@ -24,6 +26,10 @@ __all__ = [
     "ColumnSelection",
     "ConnectionConfig",
     "CostControlsConfig",
+    "DriftDetectionConfig",
+    "DriftOverride",
+    "DriftSettings",
+    "HooksConfig",
     "IncrementalConfig",
     "PartialProfilingConfig",
     "PartitionConfig",

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from baselinr.config.drift import DriftDetectionConfig
+from baselinr.config.hooks import HooksConfig
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
 
 SourceType = Literal["sqlite", "postgres", "duckdb", "snowflake", "bigquery"]
@@ -260,8 +262,8 @@ class BaselinrConfig(_Model):
     storage: StorageConfig
     profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
     incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
-    drift_detection: dict[str, Any] = Field(default_factory=dict)
-    hooks: dict[str, Any] = Field(default_factory=dict)
+    drift_detection: DriftDetectionConfig = Field(default_factory=DriftDetectionConfig)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
 
     # Set by the loader: the file this config came from (None when built in code).
     _path: Path | None = PrivateAttr(default=None)
@@ -279,7 +281,7 @@ class LayoutConfig(BaseModel):
     environment: str = "development"
     profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
     incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
-    drift_detection: dict[str, Any] = Field(default_factory=dict)
+    drift_detection: DriftDetectionConfig = Field(default_factory=DriftDetectionConfig)
     source: dict[str, Any] = Field(default_factory=dict)
 
     @property

@@ -1,16 +1,31 @@
 """Events and hooks."""
 
 from baselinr.events.bus import EventBus, Hook
-from baselinr.events.hooks import LoggingHook, SQLHook
-from baselinr.events.types import Event, ProfilingCompleted, ProfilingFailed, ProfilingStarted
+from baselinr.events.factory import build_bus
+from baselinr.events.hooks import FilteredHook, LoggingHook, SQLHook, describe
+from baselinr.events.types import (
+    DataDriftDetected,
+    Event,
+    ProfilingCompleted,
+    ProfilingFailed,
+    ProfilingStarted,
+    SchemaChangeDetected,
+)
+from baselinr.events.webhook import WebhookHook
 
 __all__ = [
+    "DataDriftDetected",
     "Event",
     "EventBus",
+    "FilteredHook",
     "Hook",
     "LoggingHook",
     "ProfilingCompleted",
     "ProfilingFailed",
     "ProfilingStarted",
     "SQLHook",
+    "SchemaChangeDetected",
+    "WebhookHook",
+    "build_bus",
+    "describe",
 ]

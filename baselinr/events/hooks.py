@@ -1,6 +1,10 @@
-"""Built-in hooks: ``logging`` and ``sql`` (rows in ``baselinr_events``)."""
+"""Built-in hooks: ``logging``, ``sql`` (rows in ``baselinr_events``), and
+``FilteredHook``, which passes on only some event types and severities.
+The ``webhook`` hook lives in ``webhook.py``."""
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -9,14 +13,30 @@ from baselinr.storage.schema import events
 
 log = logging.getLogger("baselinr.events")
 
+_SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
+
+
+def describe(event: Event) -> str:
+    """One line for people: what happened, where, how bad."""
+    data: dict[str, Any] = event.to_dict()
+    where = ".".join(p for p in (event.schema_name, event.table_name) if p)
+    severity = data.get("severity")
+    reason = data.get("reason") or ""
+    if event.event_type == "DataDriftDetected":
+        return f"[{severity}] drift in {where}.{data.get('column_name') or '(table)'}: {reason}"
+    if event.event_type == "SchemaChangeDetected":
+        return f"[{severity}] schema change in {where}: {reason}"
+    if event.event_type == "ProfilingFailed":
+        return f"profiling {where} failed: {reason}"
+    return " ".join(p for p in (event.event_type, where, reason) if p)
+
 
 class LoggingHook:
     def __init__(self, level: int | str = logging.INFO) -> None:
         self.level = logging.getLevelName(level) if isinstance(level, str) else level
 
     def handle(self, event: Event) -> None:
-        where = ".".join(p for p in (event.schema_name, event.table_name) if p)
-        log.log(self.level, "%s %s %s", event.event_type, where, event.to_row().get("reason") or "")
+        log.log(self.level, "%s", describe(event))
 
 
 class SQLHook:
@@ -28,3 +48,30 @@ class SQLHook:
     def handle(self, event: Event) -> None:
         with self.engine.begin() as conn:
             conn.execute(events.insert().values(**event.to_row()))
+
+
+class FilteredHook:
+    """Passes on only ``event_types`` (all when None) and, for events that carry a
+    severity, only those at or above ``min_severity``."""
+
+    def __init__(
+        self, hook: Any, event_types: Iterable[str] | None = None, min_severity: str = "low"
+    ) -> None:
+        self.hook = hook
+        self.event_types = frozenset(event_types) if event_types is not None else None
+        self.min_rank = _SEVERITY_RANK[min_severity]
+
+    def accepts(self, event: Event) -> bool:
+        if self.event_types is not None and event.event_type not in self.event_types:
+            return False
+        severity = getattr(event, "severity", None)
+        return severity is None or _SEVERITY_RANK.get(severity, 0) >= self.min_rank
+
+    def handle(self, event: Event) -> None:
+        if self.accepts(event):
+            self.hook.handle(event)
+
+    def close(self) -> None:
+        close = getattr(self.hook, "close", None)
+        if close is not None:
+            close()

@@ -65,3 +65,42 @@ class ProfilingFailed(Event):
     event_type: ClassVar[str] = "ProfilingFailed"
     action: str = "full"
     reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataDriftDetected(Event):
+    """A metric of a column (or of the table, ``column_name=None``) moved against its
+    baseline. ``reason`` says how in one line; ``score`` is what was judged."""
+
+    event_type: ClassVar[str] = "DataDriftDetected"
+    column_name: str | None = None
+    metric_name: str = ""
+    baseline_value: float | None = None
+    current_value: float | None = None
+    change_percent: float | None = None
+    severity: str = "low"
+    action: str = "full"
+    reason: str = ""
+    snapshot_id: str | None = None
+    column_type: str | None = None
+    score: float | None = None
+    score_unit: str = ""
+    strategy: str = ""
+    baseline_kind: str = ""
+    baseline_runs: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchemaChangeDetected(Event):
+    """A column was added, removed or changed type since the table's previous run."""
+
+    event_type: ClassVar[str] = "SchemaChangeDetected"
+    column_name: str | None = None
+    change: str = ""  # added | removed | type_changed
+    previous_type: str | None = None
+    current_type: str | None = None
+    severity: str = "low"
+    action: str = "full"
+    reason: str = ""
+    snapshot_id: str | None = None
+    previous_run_id: str | None = None

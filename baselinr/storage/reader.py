@@ -3,6 +3,8 @@ cached metrics of skipped tables, and drift baselines."""
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,6 +89,88 @@ class ResultReader:
                     edges[column] = tuple(float(e) for e in data["edges"])
         return edges
 
+    # --- drift baselines ---------------------------------------------------------------
+    def completed_runs_before(
+        self, schema: str | None, table: str, before: dt.datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        """The table's last ``limit`` completed runs that started before ``before``,
+        newest first."""
+        stmt = (
+            sa.select(runs)
+            .where(_same_table(schema, table), runs.c.status == "completed")
+            .where(runs.c.started_at < before)
+            .order_by(runs.c.started_at.desc(), runs.c.run_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def completed_runs_between(
+        self, schema: str | None, table: str, start: dt.datetime, end: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """The table's completed runs that started in ``[start, end)``, oldest first."""
+        stmt = (
+            sa.select(runs)
+            .where(_same_table(schema, table), runs.c.status == "completed")
+            .where(runs.c.started_at >= start, runs.c.started_at < end)
+            .order_by(runs.c.started_at, runs.c.run_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def results_for_runs(
+        self,
+        run_ids: Iterable[str],
+        metrics: Iterable[str] | None = None,
+        all_metrics_of: Iterable[str] = (),
+    ) -> dict[str, "RunResults"]:
+        """Results of several runs in one query: per run, column -> type (in profiling
+        order) and column -> metric -> value. ``metrics`` limits which metrics are read,
+        except for the runs in ``all_metrics_of``."""
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[str, RunResults] = {i: RunResults({}, {}) for i in ids}
+        if not ids:
+            return out
+        stmt = sa.select(
+            results.c.run_id,
+            results.c.column_name,
+            results.c.column_type,
+            results.c.metric_name,
+            results.c.metric_value,
+            results.c.metric_json,
+        ).where(results.c.run_id.in_(ids))
+        if metrics is not None:
+            full = list(all_metrics_of)
+            wanted = results.c.metric_name.in_(sorted(set(metrics)))
+            stmt = stmt.where(sa.or_(wanted, results.c.run_id.in_(full)) if full else wanted)
+        stmt = stmt.order_by(results.c.id)
+        with self.engine.connect() as conn:
+            for run_id, column, type_name, metric, value, text in conn.execute(stmt):
+                found = out[run_id]
+                found.columns.setdefault(column, type_name)
+                found.metrics.setdefault(column, {})[metric] = (
+                    value if text is None else jsonutil.loads(text)
+                )
+        return out
+
+    def latest_completed_runs(self, environment: str | None = None) -> list[dict[str, Any]]:
+        """The latest completed run of every table, ordered by schema and table."""
+        order = sa.func.row_number().over(
+            partition_by=(runs.c.schema_name, runs.c.table_name),
+            order_by=(runs.c.started_at.desc(), runs.c.run_id),
+        )
+        inner = sa.select(runs, order.label("_rn")).where(runs.c.status == "completed")
+        if environment is not None:
+            inner = inner.where(runs.c.environment == environment)
+        ranked = inner.subquery()
+        stmt = (
+            sa.select(*(ranked.c[c.name] for c in runs.columns))
+            .where(ranked.c._rn == 1)
+            .order_by(ranked.c.schema_name, ranked.c.table_name)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
     def latest_attempts(self) -> dict[tuple[str | None, str], tuple[str, bool]]:
         """(schema, table) -> (start time of the latest run, whether a run is in
         flight now). Two grouped queries, whatever the number of tables."""
@@ -102,3 +186,16 @@ class ResultReader:
             return {
                 (s, t): (str(started), (s, t) in running) for s, t, started in conn.execute(latest)
             }
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """The stored results of one run."""
+
+    columns: dict[str, str | None]
+    metrics: dict[str, dict[str, Any]]
+
+
+def _same_table(schema: str | None, table: str) -> sa.ColumnElement[bool]:
+    same_schema = runs.c.schema_name.is_(None) if schema is None else runs.c.schema_name == schema
+    return sa.and_(same_schema, runs.c.table_name == table)

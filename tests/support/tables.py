@@ -32,7 +32,12 @@ def order_rows(n: int, seed: int = 1, start_id: int = 1, days: int = 5) -> list[
 
 
 def create_orders(
-    engine: sa.Engine, n: int = 200, *, schema: str | None = None, name: str = "orders", seed: int = 1
+    engine: sa.Engine,
+    n: int = 200,
+    *,
+    schema: str | None = None,
+    name: str = "orders",
+    seed: int = 1,
 ) -> sa.Table:
     table = orders_table(schema, name)
     with engine.begin() as conn:
