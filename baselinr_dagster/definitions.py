@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from baselinr_dagster.assets import RESOURCE_KEY, create_profiling_assets
+from baselinr_dagster.checks import create_drift_checks
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.sensor import baselinr_plan_sensor
 
@@ -63,6 +64,7 @@ def build_baselinr_definitions(
         )
     return dg.Definitions(
         assets=assets,
+        asset_checks=create_drift_checks(path, asset_prefix),
         jobs=[job],
         sensors=sensors,
         resources={RESOURCE_KEY: BaselinrResource(config_path=path)},

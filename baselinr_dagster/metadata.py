@@ -15,10 +15,10 @@ from baselinr.runner import TableOutcome
 from baselinr.storage.reader import ResultReader
 
 _METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
-_DECISION_KEYS = ("table", "action", "reason", "status", "run_id", "snapshot_id", "rows_scanned",
-                  "cached_as_of")  # fmt: skip
-_DECISION_KEYS = ("table", "action", "reason", "status", "run_id", "snapshot_id", "rows_scanned",
-                  "cached_as_of")  # fmt: skip
+_DECISION_KEYS: tuple[str, ...] = (
+    "table", "schema", "name", "action", "reason", "status", "run_id", "snapshot_id",
+    "rows_scanned", "cached_as_of",
+)  # fmt: skip
 
 
 def _fmt(value: Any) -> str:
@@ -55,6 +55,8 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
     d = outcome.decision
     report: dict[str, Any] = {
         "table": d.qualified,
+        "schema": d.schema,
+        "name": d.table,
         "action": d.action,
         "reason": d.reason,
         "status": outcome.status,
