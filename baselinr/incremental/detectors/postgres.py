@@ -9,7 +9,8 @@ partitions', and each leaf is reported as a partition, so a change in one child 
 change in that partition only.
 
 Estimates come from ``reltuples`` (``n_live_tup`` while ``reltuples`` is -1, i.e.
-before the first ANALYZE) and the main fork's size. Counters are flushed
+before the first ANALYZE) and ``relpages`` (bytes unknown before the first ANALYZE
+or VACUUM). Nothing here takes a lock on a user table. Counters are flushed
 asynchronously by each backend, so a write can take up to a second or so (PG15) to
 show up; the next plan sees it.
 """
@@ -32,22 +33,29 @@ from baselinr.incremental.detectors.base import (
     unavailable,
 )
 
-# One row per configured table (views, foreign tables, plain tables) or, for a
-# partitioned table, one row per member of its partition tree. Names travel as bind
-# parameters; no identifier is ever spliced into the text.
+# One row per configured table and per member of its inheritance tree (the
+# partitions of a partitioned table). Only catalogs and statistics views are read —
+# no function that opens or locks a user table (pg_partition_tree and
+# pg_relation_size both would). Names travel as bind parameters.
 CATALOG_QUERY = sa.text(
     """
-    WITH target AS (
-        SELECT t.ord, t.schema_name, t.table_name, c.oid AS relid
+    WITH RECURSIVE target AS (
+        SELECT t.ord, c.oid AS relid
         FROM unnest(CAST(:schemas AS text[]), CAST(:tables AS text[]))
              WITH ORDINALITY AS t(schema_name, table_name, ord)
         JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name
         JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name
+    ),
+    tree AS (
+        SELECT ord, relid, 0 AS level FROM target
+        UNION ALL
+        SELECT tree.ord, i.inhrelid, tree.level + 1
+        FROM tree
+        JOIN pg_catalog.pg_inherits i ON i.inhparent = tree.relid
     )
     SELECT
-        t.ord,
-        COALESCE(tree.level, 0) AS level,
-        COALESCE(tree.isleaf, true) AS isleaf,
+        tree.ord,
+        tree.level,
         c.oid AS relid,
         n.nspname AS rel_schema,
         c.relname,
@@ -55,14 +63,13 @@ CATALOG_QUERY = sa.text(
         c.relfilenode,
         c.reltuples,
         c.relpages,
-        CASE WHEN c.relkind IN ('r', 'm', 't') THEN pg_catalog.pg_relation_size(c.oid) END
-            AS rel_bytes,
+        CAST(current_setting('block_size') AS bigint) AS block_size,
         s.relid IS NOT NULL AS has_stats,
         s.n_tup_ins,
         s.n_tup_upd,
         s.n_tup_del,
         s.n_live_tup,
-        CASE WHEN COALESCE(tree.level, 0) = 0 THEN (
+        CASE WHEN tree.level = 0 THEN (
             SELECT md5(string_agg(
                 a.attname || ':' || pg_catalog.format_type(a.atttypid, a.atttypmod),
                 ',' ORDER BY a.attnum))
@@ -70,12 +77,11 @@ CATALOG_QUERY = sa.text(
             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         ) END AS columns_signature,
         current_setting('track_counts') AS track_counts
-    FROM target t
-    LEFT JOIN LATERAL pg_catalog.pg_partition_tree(CAST(t.relid AS regclass)) tree ON true
-    JOIN pg_catalog.pg_class c ON c.oid = COALESCE(tree.relid, t.relid)
+    FROM tree
+    JOIN pg_catalog.pg_class c ON c.oid = tree.relid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid
-    ORDER BY t.ord, COALESCE(tree.level, 0), c.relname
+    ORDER BY tree.ord, tree.level, c.relname
     """
 )
 
@@ -91,6 +97,15 @@ def _rows_estimate(row: Any) -> int | None:
     if row.has_stats and row.n_live_tup is not None:
         return int(row.n_live_tup)
     return None
+
+
+def _bytes_estimate(row: Any) -> int | None:
+    # relpages, like reltuples, is maintained by VACUUM/ANALYZE: unknown before the
+    # first one. (pg_relation_size would be exact but takes a lock, so planning could
+    # wait behind an ALTER TABLE.)
+    if row.reltuples is None or row.reltuples < 0:
+        return None
+    return int(row.relpages or 0) * int(row.block_size)
 
 
 def _leaf_fingerprint(row: Any) -> list[Any]:
@@ -135,7 +150,9 @@ class PostgresDetector(ChangeDetector):
         if root.relkind in _NO_COUNTERS:
             return unavailable(table, method, _NO_COUNTERS[root.relkind])
         partitioned = root.relkind == "p"
-        leaves = [r for r in rows if r.isleaf and r.relkind != "p"] if partitioned else [root]
+        # Members that hold rows: the leaf partitions of a partitioned table, or a
+        # table and its (old-style) inheritance children, which its SELECT includes.
+        leaves = [r for r in rows if r.relkind != "p"]
         for leaf in leaves:
             if leaf.relkind in _NO_COUNTERS:
                 return unavailable(
@@ -146,7 +163,8 @@ class PostgresDetector(ChangeDetector):
 
         estimates = [_rows_estimate(leaf) for leaf in leaves]
         estimated_rows = None if None in estimates else sum(e or 0 for e in estimates)
-        estimated_bytes = sum(int(leaf.rel_bytes or 0) for leaf in leaves)
+        sizes = [_bytes_estimate(leaf) for leaf in leaves]
+        estimated_bytes = None if None in sizes else sum(b or 0 for b in sizes)
         fingerprints = {int(leaf.relid): _leaf_fingerprint(leaf) for leaf in leaves}
         snapshot_id = digest(
             "pg", root.columns_signature, sorted(fingerprints.items(), key=lambda kv: kv[0])
@@ -172,7 +190,7 @@ class PostgresDetector(ChangeDetector):
                     },
                     fingerprint=digest("pgp", fingerprints[int(leaf.relid)]),
                     rows=_rows_estimate(leaf),
-                    bytes=int(leaf.rel_bytes or 0),
+                    bytes=_bytes_estimate(leaf),
                 )
                 for leaf in leaves
             )
