@@ -271,6 +271,12 @@ def test_not_due_is_skipped_before_any_detection() -> None:
     assert d.details["due_at"] == (NOW + dt.timedelta(hours=3)).isoformat()
     due = facts(state=state(last_profiled_at=NOW - dt.timedelta(minutes=240)))
     assert not_due(due, cfg, NOW) is None
+    # a check that found nothing (at NOW - 10 min) restarts the wait
+    checked = state(
+        last_profiled_at=NOW - dt.timedelta(minutes=300),
+        last_checked_at=NOW - dt.timedelta(minutes=10),
+    )
+    assert not_due(facts(state=checked), cfg, NOW) is not None
     assert not_due(facts(signature="changed"), cfg, NOW) is None
     assert not_due(facts(state=None), cfg, NOW) is None
     assert not_due(facts(), config(), NOW) is None  # adaptive scheduling off

@@ -82,7 +82,7 @@ def not_due(facts: TableFacts, config: IncrementalConfig, now: dt.datetime) -> T
     """Step 1: a skip when adaptive scheduling says the table is not due yet."""
     adaptive = config.adaptive_scheduling
     state = facts.state
-    if not adaptive.enabled or state is None or state.last_profiled_at is None:
+    if not adaptive.enabled or state is None:
         return None
     if signature_changed(facts):
         return None

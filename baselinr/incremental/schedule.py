@@ -2,9 +2,11 @@
 
 Each table has an interval in [``min_interval_minutes``, ``max_interval_minutes``],
 starting at ``default_interval_minutes``. A check that finds no change doubles it;
-a profile after a change halves it. ``priority_overrides`` pin it. The clock runs
-from ``last_profiled_at``, which a skip never moves: a table that is checked often
-but skipped still comes due (no starvation).
+a profile after a change halves it. ``priority_overrides`` pin it. A table is due one
+interval after it was last profiled or last checked for changes. A skip never moves
+``last_profiled_at``, and skipping a table that is not due is not a check, so a table
+ticked often still comes due (no starvation); the snapshot TTL runs from
+``last_profiled_at`` alone.
 """
 
 import datetime as dt
@@ -54,9 +56,13 @@ def shrunk(adaptive: AdaptiveSchedulingConfig, interval: int, pinned: int | None
 
 
 def due_at(state: TableState | None, interval: int) -> dt.datetime | None:
-    if state is None or state.last_profiled_at is None:
+    """``interval`` after the last real look at the table: its last profile, or the
+    last check that ran the detector (a no-change skip or a deferral). Skips because
+    the table was not due are not checks, so frequent ticks never push this out."""
+    if state is None:
         return None
-    return state.last_profiled_at + dt.timedelta(minutes=interval)
+    seen = [t for t in (state.last_profiled_at, state.last_checked_at) if t is not None]
+    return max(seen) + dt.timedelta(minutes=interval) if seen else None
 
 
 def staleness(state: TableState | None, interval: int, now: dt.datetime) -> float | None:
