@@ -47,7 +47,7 @@ from baselinr.incremental.state import PartitionRecord, StateStore, TableState
 from baselinr.profiling.metrics import compute_metrics, metrics_for
 from baselinr.profiling.profiler import ColumnProfile, TableProfile, profile_groups, profile_table
 from baselinr.profiling.query import ProfileRequest
-from baselinr.profiling.state import ColumnState
+from baselinr.profiling.state import ColumnState, Histogram
 
 # Group a partitioned Postgres table by the leaf partition each row lives in.
 TABLEOID = "tableoid"
@@ -403,6 +403,16 @@ class IncrementalExecutor:
             c.name: reduce(ColumnState.merge, [r.states[c.name] for r in ordered])
             for c in job.columns
         }
+        if "histogram" in job.merged:
+            # A partition profiled before any edges existed had no finite values, so
+            # it has no histogram; under the edges fixed since, it counts as all zeros.
+            for c in job.columns:
+                state = states[c.name]
+                if c.name in edges and state.histogram is None and "histogram" in _needs(c, job):
+                    bins = len(edges[c.name]) - 1
+                    states[c.name] = replace(
+                        state, histogram=Histogram(tuple(edges[c.name]), (0,) * bins)
+                    )
         others = job.others
         other_profile: TableProfile | None = None
         carried: dict[str, dict[str, Any]] = {}
@@ -496,6 +506,15 @@ def _partial_blocker(job: _Job, stored: Mapping[str, PartitionRecord]) -> str | 
     for record in stored.values():
         if record.row_count and not names <= set(record.states):
             return f"partition {record.label} lacks aggregates for some columns"
+    details = job.decision.details
+    if details.get("partition_mode") == RELATION and len(details.get("partitions", [])) > 1:
+        # Child tables are profiled one by one; each would pick its own histogram
+        # edges for a column that has none yet. One grouped pass picks common ones.
+        unfixed = [
+            c.name for c in job.columns if "histogram" in _needs(c, job) and c.name not in job.edges
+        ]
+        if unfixed:
+            return f"histogram edges not fixed yet for {', '.join(unfixed)}"
     return None
 
 
@@ -526,6 +545,10 @@ def _new_record(pid: str, profile: TableProfile, job: _Job) -> PartitionRecord:
         last_run_id=job.run_id,
         profiled_at=job.plan_time,
     )
+
+
+def _needs(column: ColumnInfo, job: _Job) -> frozenset[str]:
+    return frozenset().union(*(m.needs for m in metrics_for(column.category, job.merged)))
 
 
 def _states(profile: TableProfile) -> dict[str, ColumnState]:
