@@ -181,9 +181,7 @@ class ProfileRunner:
                 cached_at=state.last_profiled_at if state else None,
             )
         store.write_table_states(updated)
-        for decision in idle:
-            for event in decision_events(decision):
-                self.context.bus.emit(event)
+        self.context.bus.emit_many(e for d in idle for e in decision_events(d))
         return outcomes
 
     # --- one table -----------------------------------------------------------------------

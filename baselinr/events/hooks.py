@@ -1,6 +1,7 @@
 """Built-in hooks: ``logging`` and ``sql`` (rows in ``baselinr_events``)."""
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -28,3 +29,9 @@ class SQLHook:
     def handle(self, event: Event) -> None:
         with self.engine.begin() as conn:
             conn.execute(events.insert().values(**event.to_row()))
+
+    def handle_many(self, batch: Sequence[Event]) -> None:
+        """A batch in one transaction (e.g. the skip events of a whole plan)."""
+        if batch:
+            with self.engine.begin() as conn:
+                conn.execute(events.insert(), [e.to_row() for e in batch])
