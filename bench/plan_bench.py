@@ -141,7 +141,7 @@ def part1(url: str, directory: Path, n_tables: int) -> None:
     )
     print(
         f"warehouse statements per plan: {counts['detection']} change-detection catalog query, "
-        f"{counts['other catalog']} other catalog lookups (table listing, schema, database), "
+        f"{counts['other catalog']} other catalog lookups (resolving the configured tables), "
         f"{counts['scans']} data scans"
     )
     print(f"decisions: {summary}")
