@@ -90,7 +90,10 @@ def execute(engine: sa.Engine, sql: str, flush: bool = True) -> None:
 
 def part1(url: str, directory: Path, n_tables: int) -> None:
     engine = sa.create_engine(url)
-    print(f"== Part 1: {n_tables:,} configured tables, nothing changed")
+    print(
+        f"== Part 1: {n_tables:,} configured tables, nothing changed "
+        "(adaptive scheduling off: every table is checked)"
+    )
     started = time.perf_counter()
     execute(engine, "CREATE SCHEMA bench")
     execute(
@@ -175,12 +178,12 @@ def part2(url: str, directory: Path, rows: int, partitions: int) -> None:
         engine,
         f"""
         INSERT INTO bench.events
-        SELECT g, DATE '2024-01-01' + (g % {partitions}),
+        SELECT g, DATE '2024-01-01' + CAST(g % {partitions} AS int),
                CASE WHEN g % 50 = 0 THEN NULL ELSE ((g * 7919) % 100000) / 100.0 END,
                (g * 31) % 1000,
                'cat' || ((g * 13) % 200),
                CASE WHEN g % 3 = 0 THEN NULL ELSE 'n' || (g % 10007) END
-        FROM generate_series(1, {rows}) g
+        FROM generate_series(CAST(1 AS bigint), {rows}) g
         """,
     )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -264,6 +267,11 @@ def part2(url: str, directory: Path, rows: int, partitions: int) -> None:
     ratio = partial_time / full_time
     print(
         f"ratio partial / full: {ratio:.4f} ({ratio:.2%}); target <= 5%: {'met' if ratio <= 0.05 else 'NOT met'}"
+    )
+    warm = partial_time / after_time
+    print(
+        f"ratio partial / full profile after the change (warmer cache): {warm:.4f} ({warm:.2%}); "
+        f"target <= 5%: {'met' if warm <= 0.05 else 'NOT met'}"
     )
     print(f"ratio partial / first incremental run: {partial_time / first_time:.4f}")
     assert math.isfinite(ratio)
