@@ -190,49 +190,73 @@ def check_sequence(
         assert_equal(outcome.profile, reference(runner, table, edges), warehouse.rows())
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture(scope="module")
+def shared_dir() -> Any:
+    """One warehouse file and one result storage for all examples (a new table per
+    example): storage migrations run once, not per example."""
+    memory = "/dev/shm" if os.path.isdir("/dev/shm") else None  # no fsync per commit
+    with tempfile.TemporaryDirectory(dir=memory) as tmp:
+        yield Path(tmp)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(initial=st.lists(row, min_size=0, max_size=30), edits=st.lists(edit, min_size=1, max_size=5))
-def test_incremental_equals_full_sqlite(initial: list[Any], edits: list[Any]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp)
-        engine = sa.create_engine(f"sqlite:///{path / 'w.db'}")
-        write(engine, "CREATE TABLE data (id integer, p text, x integer, y real, version integer)")
-        warehouse = Warehouse(engine, "data")
-        if initial:
-            warehouse.insert(initial)
-        entry = {"table": "data", "partition": {"key": "p"}, "watermark_column": "version"}
-        runner = ProfileRunner(config_for(str(engine.url), path / "s.db", entry))
-        try:
-            check_sequence(runner, warehouse, TableRef("main", "data"), edits)
-        finally:
-            runner.context.close()
-            engine.dispose()
+def test_incremental_equals_full_sqlite(
+    shared_dir: Path, initial: list[Any], edits: list[Any]
+) -> None:
+    name = f"data_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(f"sqlite:///{shared_dir / 'w.db'}")
+    write(engine, f"CREATE TABLE {name} (id integer, p text, x integer, y real, version integer)")
+    warehouse = Warehouse(engine, name)
+    if initial:
+        warehouse.insert(initial)
+    entry = {"table": name, "partition": {"key": "p"}, "watermark_column": "version"}
+    runner = ProfileRunner(config_for(str(engine.url), shared_dir / "s.db", entry))
+    try:
+        check_sequence(runner, warehouse, TableRef("main", name), edits)
+    finally:
+        runner.context.close()
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_pg(pg_server: Any) -> Any:
+    return pg_server.create_database(f"prop_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.mark.postgres
 @settings(
-    max_examples=10,
+    max_examples=max(1, EXAMPLES // 3),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(initial=st.lists(row, min_size=0, max_size=30), edits=st.lists(edit, min_size=1, max_size=4))
 def test_incremental_equals_full_postgres_partitions(
-    pg_server: Any, initial: list[Any], edits: list[Any]
+    shared_pg: str, shared_dir: Path, initial: list[Any], edits: list[Any]
 ) -> None:
-    url = pg_server.create_database(f"prop_{uuid.uuid4().hex[:12]}")
-    engine = sa.create_engine(url)
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(shared_pg)
     statements = [
-        "CREATE TABLE data (id integer, p text, x integer, y float8, version integer) PARTITION BY LIST (p)"
+        f"CREATE SCHEMA {schema}",
+        f"CREATE TABLE {schema}.data (id integer, p text, x integer, y float8, version integer) "
+        "PARTITION BY LIST (p)",
     ]
-    statements += [f"CREATE TABLE data_{k} PARTITION OF data FOR VALUES IN ('{k}')" for k in KEYS]
+    statements += [
+        f"CREATE TABLE {schema}.data_{k} PARTITION OF {schema}.data FOR VALUES IN ('{k}')"
+        for k in KEYS
+    ]
     write(engine, *statements)
-    warehouse = Warehouse(engine, "data")
+    warehouse = Warehouse(engine, f"{schema}.data")
     if initial:
         warehouse.insert(initial)
-    with tempfile.TemporaryDirectory() as tmp:
-        runner = ProfileRunner(config_for(url, Path(tmp) / "s.db", {"table": "data"}))
-        try:
-            check_sequence(runner, warehouse, TableRef("public", "data"), edits)
-        finally:
-            runner.context.close()
-            engine.dispose()
+    entry = {"table": "data", "schema": schema}
+    runner = ProfileRunner(config_for(shared_pg, shared_dir / "pg_storage.db", entry))
+    try:
+        check_sequence(runner, warehouse, TableRef(schema, "data"), edits)
+    finally:
+        runner.context.close()
+        engine.dispose()
