@@ -364,3 +364,59 @@ def test_only_listed_metrics_are_merged_the_rest_recomputed(
     assert_mergeable_equal(
         outcome.profile, reference(engine, config, TableRef("main", "orders")), METRICS
     )
+
+
+# --- hostile identifiers, nested partitions ---------------------------------------------------
+
+
+def test_partial_with_hostile_identifiers(tmp_path: Any, make_config: MakeConfig) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    table, key = 'we"ird; drop table x', 'k"ey day'
+    write(
+        engine,
+        'CREATE TABLE "we""ird; drop table x" ("k""ey day" text, "ünï côde" float)',
+        """INSERT INTO "we""ird; drop table x" VALUES ('a', 1), ('b', 2), ('c', NULL)""",
+    )
+    block = incremental_block(partial_profiling={"mergeable_metrics": ALL_MERGEABLE})
+    config = make_incremental(
+        make_config,
+        engine,
+        [{"table": table, "partition": {"key": key}}],
+        block,
+        profiling={"metrics": METRICS},
+    )
+    run(config, T0)
+    write(engine, """INSERT INTO "we""ird; drop table x" VALUES ('b', 5)""")
+    outcome = run(config, T0 + dt.timedelta(hours=1)).outcomes[0]
+    assert (outcome.action, outcome.decision.changed_partitions) == ("partial", ("b",))
+    assert_mergeable_equal(
+        outcome.profile, reference(engine, config, TableRef("main", table)), METRICS
+    )
+
+
+@pytest.mark.postgres
+def test_postgres_sub_partitions_and_odd_child_names(
+    pg_engine: sa.Engine, make_config: MakeConfig
+) -> None:
+    write(
+        pg_engine,
+        "CREATE TABLE m (region text, day date, v float8) PARTITION BY LIST (region)",
+        "CREATE TABLE \"m eu; x\" PARTITION OF m FOR VALUES IN ('eu') PARTITION BY RANGE (day)",
+        "CREATE TABLE \"m eu jan\" PARTITION OF \"m eu; x\" FOR VALUES FROM ('2025-01-01') TO ('2025-02-01')",
+        "CREATE TABLE \"m eu feb\" PARTITION OF \"m eu; x\" FOR VALUES FROM ('2025-02-01') TO ('2025-03-01')",
+        "CREATE TABLE \"M-US\" PARTITION OF m FOR VALUES IN ('us')",
+        "INSERT INTO m SELECT CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, "
+        "DATE '2025-01-01' + (g % 50), g * 0.25 FROM generate_series(1, 300) g",
+    )
+    block = incremental_block(partial_profiling={"mergeable_metrics": ALL_MERGEABLE})
+    config = make_incremental(
+        make_config, pg_engine, [{"table": "m"}], block, profiling={"metrics": METRICS}
+    )
+    run(config, T0)
+    assert sorted(partitions_of(config, "m")) == ["M-US", "m eu feb", "m eu jan"]  # leaves only
+    write(pg_engine, "INSERT INTO m VALUES ('eu', '2025-02-10', 99)")
+    outcome = run(config, T0 + dt.timedelta(hours=1)).outcomes[0]
+    assert (outcome.action, outcome.decision.changed_partitions) == ("partial", ("m eu feb",))
+    assert_mergeable_equal(
+        outcome.profile, reference(pg_engine, config, TableRef("public", "m")), METRICS
+    )
