@@ -139,12 +139,9 @@ class ProfileRunner:
         def work(decision: TableDecision) -> TableOutcome:
             if on_start is not None:
                 on_start(decision)
-            if decision.runs:
-                outcome = self._run_one(decision, batch.batch_id, dagster_run_id, plan.created_at)
-            else:
-                outcome = cached.get(id(decision)) or self._run_one(
-                    decision, batch.batch_id, dagster_run_id, plan.created_at
-                )
+            outcome = cached.get(id(decision)) or self._run_one(
+                decision, batch.batch_id, dagster_run_id, plan.created_at
+            )
             if on_done is not None:
                 on_done(outcome)
             return outcome
