@@ -420,3 +420,29 @@ def test_postgres_sub_partitions_and_odd_child_names(
     assert_mergeable_equal(
         outcome.profile, reference(pg_engine, config, TableRef("public", "m")), METRICS
     )
+
+
+@pytest.mark.parametrize("switch", [{"enabled": False}, {"allow_partition_pruning": False}])
+def test_partial_profiling_switched_off_means_full(
+    tmp_path: Any, make_config: MakeConfig, switch: dict[str, bool]
+) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'o.db'}")
+    orders(engine)
+    config = orders_config(make_config, engine, **switch)
+    run(config, T0)
+    assert partitions_of(config, "orders") == {}
+    write(engine, "INSERT INTO orders VALUES (900, '2025-02-01', 3, 3, 'x')")
+    outcome = run(config, T0 + dt.timedelta(hours=1)).outcomes[0]
+    assert (outcome.action, outcome.decision.reason) == ("full", "snapshot_changed")
+    assert outcome.decision.details["detector"] == "fingerprint"  # no manifest needed
+
+
+def test_unmergeable_metrics_in_mergeable_metrics_are_a_config_error(
+    tmp_path: Any, make_config: MakeConfig
+) -> None:
+    from baselinr.errors import ConfigError
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    orders(engine)
+    with pytest.raises(ConfigError, match="distinct_count cannot be merged"):
+        orders_config(make_config, engine, mergeable_metrics=["count", "distinct_count"])
