@@ -349,6 +349,13 @@ def test_a_deferral_of_a_new_table_creates_its_state_without_a_profile_time() ->
     after = after_check(None, d, adaptive, None, NOW)
     assert (after.decision, after.last_profiled_at, after.last_checked_at) == ("defer", None, NOW)
     assert after.row_count == 1_000_000
+    # with adaptive scheduling, the deferred table is looked at again one interval later
+    cfg = config(adaptive_scheduling=ADAPTIVE)
+    later = facts(state=replace(after, interval_minutes=240))
+    assert not_due(later, cfg, NOW + dt.timedelta(minutes=239)) is not None
+    assert not_due(later, cfg, NOW + dt.timedelta(minutes=240)) is None
+    again = decide(later, BIG, caps("defer"), NOW + dt.timedelta(minutes=240))
+    assert (again.action, again.details["cost_cap"]["because"]) == ("defer", "no_prior_state")
 
 
 # --- events ------------------------------------------------------------------------------------

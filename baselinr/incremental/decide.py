@@ -73,8 +73,12 @@ def _state_details(state: TableState | None) -> dict[str, Any]:
 
 
 def signature_changed(facts: TableFacts) -> bool:
+    """The profiling config changed since the table was last profiled."""
+    state = facts.state
     return (
-        facts.state is not None and facts.state.metadata.get("profile_signature") != facts.signature
+        state is not None
+        and state.last_profiled_at is not None
+        and state.metadata.get("profile_signature") != facts.signature
     )
 
 

@@ -266,8 +266,10 @@ class IncrementalExecutor:
             )
             for pid, part in parts.items()
         }
-        for pid in set(profiled) - set(parts):  # key values that appeared since detection
-            records[pid] = _new_record(pid, profiled[pid], job)
+        for group, part_profile in groups.items():  # key values that appeared since detection
+            pid = by_group(group)
+            if pid is not None and pid not in parts:
+                records[pid] = _new_record(pid, group, part_profile, job)
         edges = {**job.edges, **_edges_of(groups.values())}
         merged = self._merge(conn, job, records, edges, statements, force_fresh=True)
         meta = self._state_metadata(
@@ -534,11 +536,11 @@ def _label(part: Mapping[str, Any], stored: PartitionRecord | None) -> str | Non
     return partition_label_for(jsonutil.decode_value(value))
 
 
-def _new_record(pid: str, profile: TableProfile, job: _Job) -> PartitionRecord:
+def _new_record(pid: str, group: Any, profile: TableProfile, job: _Job) -> PartitionRecord:
     return PartitionRecord(
         partition_id=pid,
-        label=None,
-        value=None,
+        label=partition_label_for(group),
+        value=jsonutil.encode_value(group),
         fingerprint=None,  # unknown: the next plan sees this partition as changed
         row_count=profile.rows,
         states=_states(profile),
