@@ -242,6 +242,7 @@ class ProfileRunner:
                 also=work.write_state,
                 as_of=work.as_of,
                 rows_scanned=work.rows_scanned,
+                action=executed if executed != decision.action else None,
             )
         except Exception as exc:
             message = _describe_failure(exc)

@@ -87,11 +87,13 @@ class RunWriter:
         also: Callable[[Connection], None] | None = None,
         as_of: Mapping[str, dt.datetime] | None = None,
         rows_scanned: int | None = None,
+        action: str | None = None,
     ) -> None:
         """Results, the run's ``completed`` status and ``also`` (e.g. incremental
         state) in one transaction. ``as_of``: metric -> when it was really computed
         (metrics a partial run carried over); ``rows_scanned`` defaults to the
-        profile's rows."""
+        profile's rows; ``action`` replaces the planned one when another was carried
+        out (a partial that had to be full)."""
         finished = utcnow()
         rows = result_rows(run_id, profile, finished, as_of)
         with self.engine.begin() as conn:
@@ -106,6 +108,7 @@ class RunWriter:
                     row_count=row_count,
                     column_count=len(profile.columns),
                     rows_scanned=profile.rows if rows_scanned is None else rows_scanned,
+                    **({"action": action} if action else {}),
                     metadata=jsonutil.dumps(metadata or {}),
                 )
             )
