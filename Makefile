@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv demo dev test lint format bench clean
+.PHONY: help venv demo dev test lint format bench bench-plan clean
 
 help:
 	@echo "make demo   - build the sample warehouse and profile it"
@@ -14,6 +14,7 @@ help:
 	@echo "make test   - run the whole suite (starts a throwaway PostgreSQL)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (prints ratios)"
+	@echo "make bench-plan - incremental planning / partial profiling benchmark only"
 
 venv: $(STAMP)
 
@@ -49,6 +50,11 @@ bench: $(STAMP)
 	scripts/ensure-postgres.sh
 	$(BIN)/python bench/profile_bench.py
 	$(BIN)/python bench/drift_bench.py
+	$(BIN)/python bench/plan_bench.py
+
+bench-plan: $(STAMP)
+	scripts/ensure-postgres.sh
+	$(BIN)/python bench/plan_bench.py
 
 clean:
 	rm -rf $(VENV) demo .dagster_home .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -10,12 +10,15 @@ import functools
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -142,18 +145,23 @@ def _execute_with_progress(runner: Any, plan: Any, quiet: bool) -> Any:
         console=console,
         transient=False,
     )
+    # Tables that are skipped or deferred get no progress bar: with incremental
+    # profiling most of a large portfolio is skipped on most runs.
     tasks = {
         d.qualified: progress.add_task(d.qualified, total=1, status=d.action, start=False)
-        for d in plan.decisions
+        for d in plan.to_run
     }
+
+    def started(d: Any) -> None:
+        if d.qualified in tasks:
+            progress.start_task(tasks[d.qualified])
+
+    def done(o: Any) -> None:
+        if o.decision.qualified in tasks:
+            progress.update(tasks[o.decision.qualified], completed=1, status=_status_text(o))
+
     with progress:
-        return runner.execute(
-            plan,
-            on_start=lambda d: progress.start_task(tasks[d.qualified]),
-            on_done=lambda o: progress.update(
-                tasks[o.decision.qualified], completed=1, status=_status_text(o)
-            ),
-        )
+        return runner.execute(plan, on_start=started, on_done=done)
 
 
 def _status_text(outcome: Any) -> str:
@@ -183,11 +191,26 @@ def _outcome_dict(o: Any) -> dict[str, Any]:
     }
 
 
+_SUMMARY_WORDS = {
+    "full": "full",
+    "partial": "partial",
+    "sample": "sampled",
+    "skip": "skipped",
+    "defer": "deferred",
+    "failed": "failed",
+}
+_MAX_IDLE_ROWS = 30
+
+
 def _print_outcomes(result: Any) -> None:
     table = Table(title=f"Batch {result.batch_id}", title_justify="left")
     for name in ("Table", "Action", "Status", "Rows", "Columns", "Time", "Run / error"):
         table.add_column(name, justify="right" if name in ("Rows", "Columns", "Time") else "left")
+    idle = [o for o in result.outcomes if o.status in ("skipped", "deferred")]
+    hide_idle = len(idle) > _MAX_IDLE_ROWS
     for o in result.outcomes:
+        if hide_idle and o in idle:
+            continue
         table.add_row(
             o.decision.qualified,
             o.action,
@@ -197,9 +220,85 @@ def _print_outcomes(result: Any) -> None:
             f"{o.duration_seconds:.2f}s" if o.status in ("completed", "failed") else "",
             (o.run_id or "")[:12] if o.status == "completed" else (o.error or o.decision.reason),
         )
+    if table.rows:
+        out.print(table)
+    if hide_idle:
+        reasons = Counter(f"{o.action}: {o.decision.reason}" for o in idle)
+        out.print(
+            f"{len(idle)} tables not profiled ("
+            + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
+            + ")"
+        )
+    counts = result.summary()
+    out.print(
+        "Summary: " + ", ".join(f"{counts.get(k, 0)} {word}" for k, word in _SUMMARY_WORDS.items())
+    )
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+_ACTION_STYLE = {
+    "full": "bold",
+    "partial": "cyan",
+    "sample": "magenta",
+    "skip": "dim",
+    "defer": "yellow",
+}
+
+
+@main.command()
+@config_option
+@click.option("-t", "--table", "tables", multiple=True, help="Only this table (repeatable).")
+@json_option
+@handle_errors
+def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
+    """Show what the next `baselinr profile` will do with each table, and why.
+
+    Reads warehouse metadata and stored state only: no table is scanned, nothing is
+    written.
+    """
+    from baselinr.incremental.explain import explain
+    from baselinr.planner import PlanBuilder
+
+    config = load_config(config_path)
+    builder = PlanBuilder(config)
+    try:
+        result = builder.get_tables_to_run(tables=tables or None)
+    finally:
+        builder.context.close()
+    _warn(result.warnings)
+    if tables and not result.decisions:
+        raise BaselinrError(f"no configured table matches {', '.join(tables)}")
+    if as_json:
+        _print_json(
+            {"decisions": [d.to_dict() for d in result.decisions], "summary": result.to_summary()}
+        )
+        return
+    if not config.incremental.enabled:
+        console.print(
+            "[yellow]note:[/] incremental.enabled is false: every table is profiled every run"
+        )
+    table = Table(title="Plan", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("Table", no_wrap=True)
+    table.add_column("Action", no_wrap=True)
+    table.add_column("Est. rows", justify="right", no_wrap=True)
+    table.add_column("Reason")
+    for d in result.decisions:
+        style = _ACTION_STYLE.get(d.action, "")
+        parts = d.changed_partitions
+        why = f"[bold]{d.reason}[/]: {escape(explain(d))}"
+        if parts:
+            shown = ", ".join(str(p) for p in parts[:5])
+            why += f" [{escape(shown)}{f' +{len(parts) - 5}' if len(parts) > 5 else ''}]"
+        table.add_row(
+            d.qualified,
+            f"[{style}]{d.action}[/]",
+            f"{d.estimated_rows:,}" if d.estimated_rows is not None else "",
+            why,
+        )
     out.print(table)
-    summary = ", ".join(f"{v} {k}" for k, v in result.summary().items() if v)
-    out.print(f"Summary: {summary or 'nothing to do'}")
+    summary = result.to_summary()
+    out.print("Summary: " + ", ".join(f"{n} {a}" for a, n in summary.items()))
 
 
 def _print_drift_line(result: Any, config_path: Path) -> None:

@@ -1,15 +1,26 @@
 """``PlanBuilder``: the one entry point that the CLI, the Dagster sensor and the Dagster
 assets use to decide what to profile.
 
-Planning reads warehouse metadata only; it never scans table data and never writes.
+Planning reads warehouse metadata (and, on engines without any, cheap fingerprint
+queries) and stored state; it never scans table data for profiling and never writes.
 """
 
+import datetime as dt
 from collections.abc import Iterable
+
+import sqlalchemy as sa
 
 from baselinr.catalog import Catalog, ResolvedEntry, TableRef, resolve
 from baselinr.config.models import BaselinrConfig, SamplingConfig, TableEntry
+from baselinr.connectors import first_line
 from baselinr.context import BaselinrContext
+from baselinr.incremental.decide import TableFacts, decide, not_due
+from baselinr.incremental.detectors import DetectTarget, TableSnapshot, detector_for
+from baselinr.incremental.detectors.base import unavailable
 from baselinr.incremental.plan import IncrementalPlan, TableDecision
+from baselinr.incremental.schedule import pinned_interval
+from baselinr.incremental.signature import partial_capable, profile_signature
+from baselinr.incremental.state import StateStore
 
 
 def effective_sampling(config: BaselinrConfig, entry: TableEntry) -> SamplingConfig | None:
@@ -18,41 +29,61 @@ def effective_sampling(config: BaselinrConfig, entry: TableEntry) -> SamplingCon
     return sampling if sampling.enabled else None
 
 
+def state_store(config: BaselinrConfig, context: BaselinrContext) -> StateStore:
+    store = StateStore(context.storage.engine, config.incremental.change_detection.metadata_table)
+    if config.storage.create_tables:
+        store.ensure_table()
+    return store
+
+
 class PlanBuilder:
     def __init__(self, config: BaselinrConfig, context: BaselinrContext | None = None) -> None:
         self.config = config
         self.context = context or BaselinrContext(config)
 
+    def _chosen(self, entries: Iterable[int] | None) -> list[tuple[int, TableEntry]] | None:
+        if entries is None:
+            return None
+        wanted = set(entries)
+        return [(i, e) for i, e in enumerate(self.config.profiling.tables) if i in wanted]
+
     def resolve(self, entries: Iterable[int] | None = None) -> Catalog:
         """The concrete tables of the given entries (all entries by default)."""
-        chosen = None
-        if entries is not None:
-            wanted = set(entries)
-            chosen = [(i, e) for i, e in enumerate(self.config.profiling.tables) if i in wanted]
         with self.context.connect() as conn:
-            return resolve(conn, self.context.dialect, self.config, chosen)
+            return resolve(conn, self.context.dialect, self.config, self._chosen(entries))
 
     def get_tables_to_run(
         self,
         entries: Iterable[int] | None = None,
         tables: Iterable[str] | None = None,
+        *,
+        now: dt.datetime | None = None,
     ) -> IncrementalPlan:
         """Decide, per concrete table, what the next run does and why.
 
         ``entries`` limits planning to some ``profiling.tables`` indexes (a Dagster
-        asset); ``tables`` to names (``orders`` or ``public.orders``).
+        asset); ``tables`` to names (``orders`` or ``public.orders``). ``now`` is the
+        time decisions are made for (default: the current time); executing the plan
+        records it as the time of the checks and profiles.
         """
-        catalog = self.resolve(entries)
-        pairs = catalog.tables
-        if tables is not None:
-            wanted = set(tables)
-            pairs = [(e, t) for e, t in pairs if t.table in wanted or t.qualified in wanted]
+        now = now or dt.datetime.now(dt.timezone.utc)
+        dialect = self.context.dialect
         with self.context.connect() as conn:
-            database = self.context.dialect.database_name(conn)
-        decisions = [self._decide(database, entry, table) for entry, table in pairs]
-        return IncrementalPlan(decisions=tuple(decisions), warnings=tuple(catalog.warnings))
+            catalog = resolve(conn, dialect, self.config, self._chosen(entries))
+            pairs = catalog.tables
+            if tables is not None:
+                wanted = set(tables)
+                pairs = [(e, t) for e, t in pairs if t.table in wanted or t.qualified in wanted]
+            database = dialect.database_name(conn)
+            if self.config.incremental.enabled:
+                decisions = self._incremental(conn, database, pairs, now)
+            else:
+                decisions = [self._static(database, entry, table) for entry, table in pairs]
+        return IncrementalPlan(
+            decisions=tuple(decisions), created_at=now, warnings=tuple(catalog.warnings)
+        )
 
-    def _decide(self, database: str, entry: ResolvedEntry, table: TableRef) -> TableDecision:
+    def _static(self, database: str, entry: ResolvedEntry, table: TableRef) -> TableDecision:
         sampling = effective_sampling(self.config, entry.entry)
         if sampling is not None:
             action, reason = "sample", "sampling_configured"
@@ -67,3 +98,61 @@ class PlanBuilder:
             reason=reason,
             sample_fraction=sampling.fraction if sampling else None,
         )
+
+    def _incremental(
+        self,
+        conn: sa.Connection,
+        database: str,
+        pairs: list[tuple[ResolvedEntry, TableRef]],
+        now: dt.datetime,
+    ) -> list[TableDecision]:
+        config = self.config
+        inc = config.incremental
+        store = state_store(config, self.context)
+        states = store.table_states(database)
+        stored_partitions = store.partition_fingerprints(database)
+        facts = []
+        for entry, table in pairs:
+            sampling = effective_sampling(config, entry.entry)
+            facts.append(
+                TableFacts(
+                    database=database,
+                    table=table,
+                    entry_index=entry.index,
+                    signature=profile_signature(config, entry.entry),
+                    sample_fraction=sampling.fraction if sampling else None,
+                    partial_capable=partial_capable(config, entry.entry),
+                    state=states.get(table),
+                    stored_partitions=stored_partitions.get(table, {}),
+                    pinned_interval=pinned_interval(inc.adaptive_scheduling, database, table)
+                    if inc.adaptive_scheduling.enabled
+                    else None,
+                )
+            )
+        early = {f.table: not_due(f, inc, now) for f in facts}
+        due = [f for f in facts if early[f.table] is None]
+        snapshots = self._detect(conn, due, pairs)
+        return [early[f.table] or decide(f, snapshots.get(f.table), inc, now) for f in facts]
+
+    def _detect(
+        self,
+        conn: sa.Connection,
+        facts: list[TableFacts],
+        pairs: list[tuple[ResolvedEntry, TableRef]],
+    ) -> dict[TableRef, TableSnapshot]:
+        if not facts:
+            return {}
+        entries = {table: entry.entry for entry, table in pairs}
+        targets = []
+        for f in facts:
+            entry = entries[f.table]
+            key = entry.partition.key if entry.partition and f.partial_capable else None
+            targets.append(DetectTarget(f.table, key, entry.watermark_column))
+        detector = detector_for(
+            self.context.dialect.name, self.config.incremental.change_detection.connector_overrides
+        )
+        try:
+            return detector.detect(conn, targets)
+        except sa.exc.DBAPIError as exc:
+            why = f"{detector.name} detector failed: {first_line(exc)}"
+            return {t.table: unavailable(t.table, detector.name, why) for t in targets}

@@ -3,6 +3,7 @@
 One table's failure is recorded as a failed run and does not stop the others.
 """
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -19,8 +20,12 @@ from baselinr.context import BaselinrContext
 from baselinr.drift import DriftReport, evaluate_and_notify
 from baselinr.errors import BaselinrError, ProfilingError
 from baselinr.events import ProfilingCompleted, ProfilingFailed, ProfilingStarted
+from baselinr.incremental.execute import IncrementalExecutor, ProfileWork
 from baselinr.incremental.plan import IncrementalPlan, TableDecision
-from baselinr.planner import PlanBuilder, effective_sampling
+from baselinr.incremental.record import after_check, decision_events
+from baselinr.incremental.schedule import pinned_interval
+from baselinr.incremental.state import StateStore
+from baselinr.planner import PlanBuilder, effective_sampling, state_store
 from baselinr.profiling.metrics import METRICS
 from baselinr.profiling.profiler import TableProfile, profile_table
 from baselinr.profiling.query import ProfileRequest
@@ -40,6 +45,11 @@ class TableOutcome:
     error: str | None = None
     duration_seconds: float = 0.0
     drift: DriftReport | None = None  # the run judged against its baseline
+    # What was carried out when it differs from the plan (a partial that had to be full).
+    executed_action: str | None = None
+    # Skipped/deferred tables: the run whose results are still current, and its time.
+    cached_run_id: str | None = None
+    cached_at: dt.datetime | None = None
 
     @property
     def table(self) -> TableRef:
@@ -47,7 +57,7 @@ class TableOutcome:
 
     @property
     def action(self) -> str:
-        return self.decision.action
+        return self.executed_action or self.decision.action
 
 
 @dataclass
@@ -84,17 +94,36 @@ class ProfileRunner:
         self.context = context or BaselinrContext(config)
 
     def plan(
-        self, entries: Iterable[int] | None = None, tables: Iterable[str] | None = None
+        self,
+        entries: Iterable[int] | None = None,
+        tables: Iterable[str] | None = None,
+        *,
+        now: dt.datetime | None = None,
     ) -> IncrementalPlan:
-        return PlanBuilder(self.config, self.context).get_tables_to_run(entries, tables)
+        return PlanBuilder(self.config, self.context).get_tables_to_run(entries, tables, now=now)
 
     def profile(
         self,
         entries: Iterable[int] | None = None,
         tables: Iterable[str] | None = None,
+        *,
+        now: dt.datetime | None = None,
         **kwargs: Any,
     ) -> BatchResult:
-        return self.execute(self.plan(entries, tables), **kwargs)
+        return self.execute(self.plan(entries, tables, now=now), **kwargs)
+
+    def cached_metrics(self, outcome: TableOutcome) -> dict[str, dict[str, Any]]:
+        """column -> metric -> value of the run whose results a skipped or deferred
+        table still has (empty when it was never profiled)."""
+        run_id = outcome.cached_run_id or outcome.run_id
+        return self.context.storage.reader.run_metrics(run_id) if run_id else {}
+
+    @property
+    def _incremental(self) -> bool:
+        return self.config.incremental.enabled
+
+    def _store(self) -> StateStore:
+        return state_store(self.config, self.context)
 
     def execute(
         self,
@@ -107,11 +136,14 @@ class ProfileRunner:
     ) -> BatchResult:
         batch = BatchResult(batch_id or uuid.uuid4().hex, plan)
         _ = self.context.storage  # fail fast (and migrate once) before any thread starts
+        cached = self._record_not_run(plan) if self._incremental else {}
 
         def work(decision: TableDecision) -> TableOutcome:
             if on_start is not None:
                 on_start(decision)
-            outcome = self._run_one(decision, batch.batch_id, dagster_run_id)
+            outcome = cached.get(id(decision)) or self._run_one(
+                decision, batch.batch_id, dagster_run_id, plan.created_at
+            )
             if on_done is not None:
                 on_done(outcome)
             return outcome
@@ -121,9 +153,43 @@ class ProfileRunner:
             batch.outcomes = list(pool.map(work, plan.decisions))
         return batch
 
+    # --- tables that do not run: state bookkeeping and events, in one go ------------------
+    def _record_not_run(self, plan: IncrementalPlan) -> dict[int, TableOutcome]:
+        """Skips and deferrals: ``last_checked_at``, interval growth and the decision go to
+        the state (``last_profiled_at`` never moves); ``ProfilingSkipped`` & co. are
+        emitted. Returns the outcomes, keyed by ``id(decision)``."""
+        idle = [d for d in plan.decisions if not d.runs]
+        if not idle:
+            return {}
+        store = self._store()
+        states = store.table_states(idle[0].database)
+        adaptive = self.config.incremental.adaptive_scheduling
+        outcomes: dict[int, TableOutcome] = {}
+        updated = []
+        for decision in idle:
+            table = TableRef(decision.schema, decision.table)
+            state = states.get(table)
+            pinned = (
+                pinned_interval(adaptive, decision.database, table) if adaptive.enabled else None
+            )
+            updated.append(after_check(state, decision, adaptive, pinned, plan.created_at))
+            outcomes[id(decision)] = TableOutcome(
+                decision,
+                "skipped" if decision.action == "skip" else "deferred",
+                cached_run_id=state.last_run_id if state else None,
+                cached_at=state.last_profiled_at if state else None,
+            )
+        store.write_table_states(updated)
+        self.context.bus.emit_many(e for d in idle for e in decision_events(d))
+        return outcomes
+
     # --- one table -----------------------------------------------------------------------
     def _run_one(
-        self, decision: TableDecision, batch_id: str, dagster_run_id: str | None
+        self,
+        decision: TableDecision,
+        batch_id: str,
+        dagster_run_id: str | None,
+        plan_time: dt.datetime | None = None,
     ) -> TableOutcome:
         if not decision.runs:
             return TableOutcome(decision, "skipped" if decision.action == "skip" else "deferred")
@@ -152,9 +218,18 @@ class ProfileRunner:
             "run_id": run_id,
         }
         bus.emit(ProfilingStarted(action=decision.action, **where))
+        if self._incremental:
+            for event in decision_events(decision, run_id):
+                bus.emit(event)
+        executed = decision.action
         try:
-            profile = self._profile(decision, sampling)
-            row_count = _row_count(profile)
+            if self._incremental:
+                work = IncrementalExecutor(self.config, self.context, self._store()).run(
+                    decision, run_id, sampling, plan_time or utcnow()
+                )
+            else:
+                work = self._plain_work(decision, sampling)
+            profile, row_count, executed = work.profile, work.row_count, work.action
             storage.writer.complete(
                 run_id,
                 profile,
@@ -163,7 +238,13 @@ class ProfileRunner:
                     "statements": profile.statements,
                     "reason": decision.reason,
                     "row_count_estimated": profile.sample_fraction is not None,
+                    **({"action": executed} if executed != decision.action else {}),
+                    **work.metadata,
                 },
+                also=work.write_state,
+                as_of=work.as_of,
+                rows_scanned=work.rows_scanned,
+                action=executed if executed != decision.action else None,
             )
         except Exception as exc:
             message = _describe_failure(exc)
@@ -182,9 +263,9 @@ class ProfileRunner:
         duration = time.monotonic() - started
         bus.emit(
             ProfilingCompleted(
-                action=decision.action,
+                action=executed,
                 row_count=row_count,
-                rows_scanned=profile.rows,
+                rows_scanned=work.rows_scanned,
                 column_count=len(profile.columns),
                 duration_seconds=duration,
                 snapshot_id=decision.snapshot_id,
@@ -200,6 +281,15 @@ class ProfileRunner:
             row_count,
             duration_seconds=duration,
             drift=drift,
+            executed_action=executed if executed != decision.action else None,
+        )
+
+    def _plain_work(self, decision: TableDecision, sampling: SamplingConfig | None) -> ProfileWork:
+        """Without incremental state: just the profile."""
+        profile = self._profile(decision, sampling)
+        action = "sample" if sampling is not None else decision.action
+        return ProfileWork(
+            profile, action, _row_count(profile), profile.rows, {}, {}, lambda conn: None
         )
 
     def _sampling(self, decision: TableDecision) -> SamplingConfig | None:

@@ -207,16 +207,30 @@ class ChangeDetectionConfig(_Model):
 
 class PartialProfilingConfig(_Model):
     enabled: bool = True
+    # false: never restrict a profile to the changed partitions (always full)
     allow_partition_pruning: bool = True
     max_partitions_per_run: int = Field(default=64, ge=1)
+    # Metrics combined from stored partition aggregates on a partial run. Requested
+    # metrics not listed here are recomputed over the whole table when it is small
+    # (see below) or carried from the last run that computed them, marked with that
+    # run's time — never presented as fresh.
     mergeable_metrics: list[str] = Field(
         default_factory=lambda: ["count", "null_count", "min", "max"]
     )
+    recompute_non_mergeable_max_rows: int = Field(default=1_000_000, ge=0)
 
     @field_validator("mergeable_metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        return _check_metric_names(value)
+        names = _check_metric_names(value)
+        unmergeable = [n for n in names if not METRICS[n].mergeable]
+        if unmergeable:
+            mergeable = sorted(n for n, m in METRICS.items() if m.mergeable)
+            raise ValueError(
+                f"{', '.join(unmergeable)} cannot be merged from partition aggregates; "
+                f"remove it (it is then recomputed or carried). Mergeable: {', '.join(mergeable)}"
+            )
+        return names
 
 
 class AdaptiveSchedulingConfig(_Model):

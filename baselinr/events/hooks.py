@@ -3,7 +3,7 @@
 The ``webhook`` hook lives in ``webhook.py``."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -49,6 +49,12 @@ class SQLHook:
         with self.engine.begin() as conn:
             conn.execute(events.insert().values(**event.to_row()))
 
+    def handle_many(self, batch: Sequence[Event]) -> None:
+        """A batch in one transaction (e.g. the skip events of a whole plan)."""
+        if batch:
+            with self.engine.begin() as conn:
+                conn.execute(events.insert(), [e.to_row() for e in batch])
+
 
 class FilteredHook:
     """Passes on only ``event_types`` (all when None) and, for events that carry a
@@ -70,6 +76,17 @@ class FilteredHook:
     def handle(self, event: Event) -> None:
         if self.accepts(event):
             self.hook.handle(event)
+
+    def handle_many(self, batch: Sequence[Event]) -> None:
+        accepted = [e for e in batch if self.accepts(e)]
+        if not accepted:
+            return
+        handle_many = getattr(self.hook, "handle_many", None)
+        if handle_many is not None:
+            handle_many(accepted)
+        else:
+            for event in accepted:
+                self.hook.handle(event)
 
     def close(self) -> None:
         close = getattr(self.hook, "close", None)

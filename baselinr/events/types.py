@@ -104,3 +104,47 @@ class SchemaChangeDetected(Event):
     reason: str = ""
     snapshot_id: str | None = None
     previous_run_id: str | None = None
+
+
+# --- incremental planning ------------------------------------------------------------
+# ``ProfilingSkipped`` is emitted for every table a run does not profile (action
+# ``skip`` or ``defer``); the three snake_case events name the specific cause so that
+# dashboards can count them. All land in ``baselinr_events`` (action, reason and
+# snapshot_id in their columns, the rest in ``payload``).
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilingSkipped(Event):
+    event_type: ClassVar[str] = "ProfilingSkipped"
+    action: str = "skip"
+    reason: str = ""
+    snapshot_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileSkippedNoChange(Event):
+    event_type: ClassVar[str] = "profile_skipped_no_change"
+    action: str = "skip"
+    reason: str = "snapshot_match"
+    snapshot_id: str | None = None
+    last_run_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileDeferredCostCap(Event):
+    event_type: ClassVar[str] = "profile_deferred_cost_cap"
+    action: str = "defer"
+    reason: str = ""
+    snapshot_id: str | None = None
+    cost_cap: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileSampledCostCap(Event):
+    event_type: ClassVar[str] = "profile_sampled_cost_cap"
+    action: str = "sample"
+    reason: str = ""
+    snapshot_id: str | None = None
+    cost_cap: dict[str, Any] | None = None
+    sample_fraction: float | None = None

@@ -132,3 +132,24 @@ table_state = sa.Table(
     sa.Column("cost_estimate", sa.Double()),
     sa.Column("metadata", sa.Text()),
 )
+
+# Partition-level aggregates for partial profiling (DESIGN §4 leaves the design to us):
+# one row per partition of a table whose partitions are tracked — a value of the
+# entry's ``partition.key`` or a child table of a declaratively partitioned Postgres
+# table. ``states`` holds each column's mergeable ``ColumnState`` as JSON;
+# ``fingerprint`` is what the change detector saw when the partition was profiled.
+partition_state = sa.Table(
+    "baselinr_partition_state",
+    metadata,
+    sa.Column("database_name", _NAME, primary_key=True),
+    sa.Column("schema_name", _NAME, primary_key=True),
+    sa.Column("table_name", _NAME, primary_key=True),
+    sa.Column("partition_id", sa.String(512), primary_key=True),
+    sa.Column("partition_label", sa.Text()),
+    sa.Column("partition_value", sa.Text()),
+    sa.Column("fingerprint", _NAME),
+    sa.Column("row_count", sa.BigInteger()),
+    sa.Column("states", sa.Text()),
+    sa.Column("last_run_id", _ID),
+    sa.Column("profiled_at", UTCDateTime()),
+)

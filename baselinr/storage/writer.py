@@ -2,7 +2,7 @@
 with its ``completed`` status, so a failed or killed run never shows as completed."""
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +30,15 @@ class RunRecord:
 
 
 def result_rows(
-    run_id: str, profile: TableProfile, profiled_at: dt.datetime
+    run_id: str,
+    profile: TableProfile,
+    profiled_at: dt.datetime,
+    as_of: Mapping[str, dt.datetime] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (column, metric). Numbers go to ``metric_value``; everything else
-    (histograms, quantiles, top values, dates, strings) to ``metric_json``."""
+    (histograms, quantiles, top values, dates, strings) to ``metric_json``.
+    ``as_of`` gives metrics carried from an earlier run their original ``profiled_at``."""
+    as_of = as_of or {}
     rows = []
     for column in profile.columns:
         for name, value in column.metrics.items():
@@ -50,7 +55,7 @@ def result_rows(
                     "metric_json": None
                     if numeric or value is None
                     else jsonutil.dumps(_displayable(value)),
-                    "profiled_at": profiled_at,
+                    "profiled_at": as_of.get(name, profiled_at),
                 }
             )
     return rows
@@ -80,11 +85,17 @@ class RunWriter:
         row_count: int | None,
         metadata: dict[str, Any] | None = None,
         also: Callable[[Connection], None] | None = None,
+        as_of: Mapping[str, dt.datetime] | None = None,
+        rows_scanned: int | None = None,
+        action: str | None = None,
     ) -> None:
         """Results, the run's ``completed`` status and ``also`` (e.g. incremental
-        state) in one transaction."""
+        state) in one transaction. ``as_of``: metric -> when it was really computed
+        (metrics a partial run carried over); ``rows_scanned`` defaults to the
+        profile's rows; ``action`` replaces the planned one when another was carried
+        out (a partial that had to be full)."""
         finished = utcnow()
-        rows = result_rows(run_id, profile, finished)
+        rows = result_rows(run_id, profile, finished, as_of)
         with self.engine.begin() as conn:
             if rows:
                 conn.execute(results.insert(), rows)
@@ -96,7 +107,8 @@ class RunWriter:
                     finished_at=finished,
                     row_count=row_count,
                     column_count=len(profile.columns),
-                    rows_scanned=profile.rows,
+                    rows_scanned=profile.rows if rows_scanned is None else rows_scanned,
+                    **({"action": action} if action else {}),
                     metadata=jsonutil.dumps(metadata or {}),
                 )
             )
