@@ -152,6 +152,11 @@ profiling:
       pattern: "prod*"
     - table: events
       columns: {{exclude: [url]}}
+incremental:
+  enabled: true
+  partial_profiling:
+    mergeable_metrics: [count, null_count, null_ratio, min, max, mean, stddev, histogram,
+                        zero_count]
 """
 
 

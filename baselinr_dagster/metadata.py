@@ -16,7 +16,7 @@ from baselinr.storage.reader import ResultReader
 
 _METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
 _DECISION_KEYS: tuple[str, ...] = (
-    "table", "schema", "name", "action", "reason", "status", "run_id", "snapshot_id",
+    "table", "schema", "name", "action", "planned_action", "reason", "status", "run_id", "snapshot_id",
     "rows_scanned", "cached_as_of",
 )  # fmt: skip
 
@@ -57,7 +57,8 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
         "table": d.qualified,
         "schema": d.schema,
         "name": d.table,
-        "action": d.action,
+        "action": outcome.action,
+        "planned_action": d.action,
         "reason": d.reason,
         "status": outcome.status,
         "run_id": outcome.run_id,
@@ -70,12 +71,14 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
         report["columns"] = {c.column.name: c.metrics for c in outcome.profile.columns}
         report["types"] = {c.column.name: c.column.type_name for c in outcome.profile.columns}
         return report
-    cached = reader.latest_completed_run(d.schema, d.table)
+    cached = (
+        reader.run(outcome.cached_run_id)
+        if outcome.cached_run_id
+        else reader.latest_completed_run(d.schema, d.table)
+    )
     if cached is not None:
         report["cached_run_id"] = cached["run_id"]
-        report["cached_as_of"] = (
-            cached["finished_at"].isoformat() if cached["finished_at"] else None
-        )
+        report["cached_as_of"] = cached["finished_at"].isoformat() if cached["finished_at"] else None
         report["row_count"] = cached["row_count"]
         report["columns"] = reader.run_metrics(cached["run_id"])
         report["types"] = reader.run_columns(cached["run_id"])
