@@ -1,7 +1,7 @@
 """Baselinr's Dagster integration: a thin adapter over the ``baselinr`` core."""
 
 from baselinr_dagster.assets import ProfileRunConfig, create_profiling_assets
-from baselinr_dagster.checks import DRIFT_CHECK, SCHEMA_CHECK, create_drift_checks
+from baselinr_dagster.checks import DRIFT_CHECK, SCHEMA_CHECK
 from baselinr_dagster.definitions import build_baselinr_definitions
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.sensor import baselinr_plan_sensor
@@ -13,6 +13,5 @@ __all__ = [
     "ProfileRunConfig",
     "baselinr_plan_sensor",
     "build_baselinr_definitions",
-    "create_drift_checks",
     "create_profiling_assets",
 ]

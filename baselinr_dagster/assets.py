@@ -7,16 +7,19 @@ thousands of entries load fast (see ``bench/dagster_bench.py``).
 """
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from baselinr.config import load_layout
+from baselinr.config.models import LayoutConfig
 from baselinr.errors import BaselinrError
 from baselinr.incremental.plan import IncrementalPlan
 from baselinr.runner import TableOutcome
+from baselinr_dagster.checks import check_results, check_specs, selected_checks
 from baselinr_dagster.metadata import materialization_metadata, table_report
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.translator import (
@@ -69,13 +72,33 @@ def create_profiling_assets(
     automation_condition: dg.AutomationCondition | None = None,
     pool: str | None = None,
 ) -> list[dg.AssetsDefinition]:
-    """The table assets and the summary asset for a config file.
+    """The table assets (with their drift checks) and the summary asset.
 
     Reads the config file only (no warehouse, no storage). ``automation_condition``
     applies to entries with ``deps``, so materialising upstream assets can drive
     profiling.
     """
-    layout = load_layout(config_path)
+    return profiling_assets(
+        load_layout(config_path),
+        asset_name_prefix,
+        group_name,
+        default_tags,
+        default_metadata,
+        automation_condition=automation_condition,
+        pool=pool,
+    )
+
+
+def profiling_assets(
+    layout: LayoutConfig,
+    asset_name_prefix: str,
+    group_name: str,
+    default_tags: Mapping[str, str] | None,
+    default_metadata: Mapping[str, Any] | None,
+    *,
+    automation_condition: dg.AutomationCondition | None,
+    pool: str | None,
+) -> list[dg.AssetsDefinition]:
     prefix = [safe_name(asset_name_prefix)]
     assets = entry_assets(layout, prefix)
     summary_key = dg.AssetKey([*prefix, SUMMARY_NAME])
@@ -99,7 +122,11 @@ def create_profiling_assets(
     ]
     definitions = []
     if specs:
-        definitions.append(_table_assets(assets, specs, profile_op_name(asset_name_prefix), pool))
+        definitions.append(
+            _table_assets(
+                assets, specs, check_specs(assets, layout), profile_op_name(asset_name_prefix), pool
+            )
+        )
     definitions.append(
         _summary_asset(summary_key, [a.key for a in assets], group_name, default_tags)
     )
@@ -107,56 +134,78 @@ def create_profiling_assets(
 
 
 def _table_assets(
-    assets: Sequence[EntryAsset], specs: Sequence[dg.AssetSpec], op_name: str, pool: str | None
+    assets: Sequence[EntryAsset],
+    specs: Sequence[dg.AssetSpec],
+    checks: Sequence[dg.AssetCheckSpec],
+    op_name: str,
+    pool: str | None,
 ) -> dg.AssetsDefinition:
-    by_key = {a.key: a for a in assets}
-
-    @dg.multi_asset(name=op_name, specs=specs, can_subset=True, pool=pool)
+    @dg.multi_asset(name=op_name, specs=specs, check_specs=checks, can_subset=True, pool=pool)
     def profile_tables(
         context: dg.AssetExecutionContext, baselinr: BaselinrResource, config: ProfileRunConfig
     ):
-        chosen = [by_key[key] for key in by_key if key in context.selected_asset_keys]
-        runner = baselinr.runner()
-        try:
-            plan = runner.plan(entries=[a.index for a in chosen])
-        except BaselinrError as exc:
-            raise dg.Failure(description=f"Baselinr could not plan this run: {exc}") from None
-        forced = {a.index for a in chosen if a.key.to_user_string() in set(config.force_full)}
-        plan = with_forced(plan, forced)
-        for warning in plan.warnings:
-            context.log.warning(warning)
-        context.log.info(f"plan: {plan.to_summary()}")
-        result = runner.execute(
-            plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id
-        )
-        reader = baselinr.context.storage.reader
-        database = plan.decisions[0].database if plan.decisions else None
-        failures: list[tuple[EntryAsset, TableOutcome]] = []
-        for asset in chosen:
-            outcomes = [o for o in result.outcomes if o.decision.entry_index == asset.index]
-            failed = [o for o in outcomes if o.status == "failed"]
-            if failed:
-                failures.extend((asset, o) for o in failed)
-                continue
-            reports = [table_report(o, reader) for o in outcomes]
-            yield dg.MaterializeResult(
-                asset_key=asset.key,
-                metadata={
-                    **materialization_metadata(reports, database),
-                    "baselinr/batch_id": result.batch_id,
-                },
-            )
-        if failures:
-            lines = [
-                f"{a.key.to_user_string()}: {o.decision.qualified}: {o.error}" for a, o in failures
-            ]
-            raise dg.Failure(
-                description="Baselinr failed to profile "
-                + f"{len(failures)} table(s); the other assets were materialized:\n"
-                + "\n".join(lines),
+        selected = context.selected_asset_keys
+        chosen = [a for a in assets if a.key in selected]
+        checks_only = [a for a in assets if a.key not in selected and selected_checks(context, a)]
+        if chosen:
+            yield from _materialize(context, baselinr, config, chosen)
+        for asset in checks_only:
+            yield from check_results(
+                baselinr, asset, selected_checks(context, asset), None, context.instance
             )
 
     return profile_tables
+
+
+def _materialize(
+    context: dg.AssetExecutionContext,
+    baselinr: BaselinrResource,
+    config: ProfileRunConfig,
+    chosen: Sequence[EntryAsset],
+) -> Iterator[dg.MaterializeResult]:
+    runner = baselinr.runner()
+    try:
+        plan = runner.plan(entries=[a.index for a in chosen])
+    except BaselinrError as exc:
+        raise dg.Failure(description=f"Baselinr could not plan this run: {exc}") from None
+    forced = {a.index for a in chosen if a.key.to_user_string() in set(config.force_full)}
+    plan = with_forced(plan, forced)
+    for warning in plan.warnings:
+        context.log.warning(warning)
+    context.log.info(f"plan: {plan.to_summary()}")
+    result = runner.execute(plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id)
+    reader = baselinr.context.storage.reader
+    database = plan.decisions[0].database if plan.decisions else None
+    by_entry: dict[int, list[TableOutcome]] = defaultdict(list)
+    for outcome in result.outcomes:
+        by_entry[outcome.decision.entry_index].append(outcome)
+    failures: list[tuple[EntryAsset, TableOutcome]] = []
+    for asset in chosen:
+        outcomes = by_entry.get(asset.index, [])
+        failed = [o for o in outcomes if o.status == "failed"]
+        if failed:
+            failures.extend((asset, o) for o in failed)
+            continue
+        reports = [table_report(o, reader) for o in outcomes]
+        yield dg.MaterializeResult(
+            asset_key=asset.key,
+            metadata={
+                **materialization_metadata(reports, database),
+                "baselinr/batch_id": result.batch_id,
+            },
+            check_results=check_results(
+                baselinr, asset, selected_checks(context, asset), outcomes, context.instance
+            ),
+        )
+    if failures:
+        lines = [
+            f"{a.key.to_user_string()}: {o.decision.qualified}: {o.error}" for a, o in failures
+        ]
+        raise dg.Failure(
+            description="Baselinr failed to profile "
+            + f"{len(failures)} table(s); the other assets were materialized:\n"
+            + "\n".join(lines),
+        )
 
 
 def _summary_asset(

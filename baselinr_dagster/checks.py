@@ -1,36 +1,35 @@
 """Drift as Dagster asset checks: ``baselinr_drift`` and ``baselinr_schema`` on every
-table asset.
+table asset, declared on the profiling multi-asset itself.
 
-The checks judge the runs the asset's latest materialization reports — the runs made
-in that materialization, or, for tables the planner skipped, their last completed
-run — from stored results only. So in a job they report on the profiles of the same
-run, and run alone (the UI's "Execute checks") they re-evaluate drift without
-re-profiling, e.g. after thresholds changed.
+In a materialization the checks report the drift of the profiles that run made (for
+tables the planner skipped: of their last completed run). Run alone (the UI's
+"Execute checks"), the step profiles nothing and judges the runs the asset's latest
+materialization reported again, from stored results — so changed thresholds can be
+re-evaluated without re-profiling.
 """
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 
-from baselinr.config import load_layout
+from baselinr.config.models import LayoutConfig
 from baselinr.drift import DriftReport, at_least
 from baselinr.drift.severity import highest
+from baselinr.runner import TableOutcome
 from baselinr_dagster.resource import BaselinrResource
-from baselinr_dagster.translator import EntryAsset, entry_assets, safe_name
+from baselinr_dagster.translator import EntryAsset
 
 DRIFT_CHECK = "baselinr_drift"
 SCHEMA_CHECK = "baselinr_schema"
 _MAX_ROWS = 50
 
 
-def create_drift_checks(
-    config_path: str | Path, asset_name_prefix: str = "baselinr"
-) -> list[dg.AssetChecksDefinition]:
-    layout = load_layout(config_path)
-    assets = entry_assets(layout, [safe_name(asset_name_prefix)])
-    if not assets or not layout.drift_detection.enabled:
+def check_specs(assets: Sequence[EntryAsset], layout: LayoutConfig) -> list[dg.AssetCheckSpec]:
+    """``baselinr_drift`` and ``baselinr_schema`` for every table asset (none when drift
+    detection is off)."""
+    drift = layout.drift_detection
+    if not drift.enabled:
         return []
     specs = []
     for a in assets:
@@ -39,8 +38,7 @@ def create_drift_checks(
                 DRIFT_CHECK,
                 asset=a.key,
                 description="Metric drift of the tables' latest profiles against their "
-                f"baseline ({layout.drift_detection.strategy}); fails at "
-                f"{layout.drift_detection.fail_on} or above.",
+                f"baseline ({drift.strategy}); fails at {drift.fail_on} or above.",
             )
         )
         specs.append(
@@ -50,43 +48,53 @@ def create_drift_checks(
                 description="Columns added, removed or retyped since the previous profile.",
             )
         )
-    return [_checks(assets, specs, f"{safe_name(asset_name_prefix)}_drift_checks")]
+    return specs
 
 
-def _checks(
-    assets: Sequence[EntryAsset], specs: Sequence[dg.AssetCheckSpec], name: str
-) -> dg.AssetChecksDefinition:
-    @dg.multi_asset_check(specs=specs, can_subset=True, name=name)
-    def drift_checks(
-        context: dg.AssetCheckExecutionContext, baselinr: BaselinrResource
-    ) -> Iterator[dg.AssetCheckResult]:
-        selected = context.selected_asset_check_keys
-        config = baselinr.config.drift_detection
-        severity = dg.AssetCheckSeverity(config.check_severity)
-        detector = baselinr.context.drift
-        for asset in assets:
-            wanted = [
-                c for c in (DRIFT_CHECK, SCHEMA_CHECK) if dg.AssetCheckKey(asset.key, c) in selected
-            ]
-            if not wanted:
-                continue
-            decisions = _latest_decisions(context.instance, asset.key)
-            reports: list[DriftReport] = []
-            missing: list[str] = []
-            for d in decisions:
-                report = (
-                    detector.detect(d["run_id"])
-                    if d.get("status") == "completed" and d.get("run_id")
-                    else detector.detect_latest(d.get("schema"), d.get("name") or d["table"])
-                )
-                if report is None:
-                    missing.append(d["table"])
-                else:
-                    reports.append(report)
-            for check in wanted:
-                yield _result(asset.key, check, reports, missing, config.fail_on, severity)
+def selected_checks(context: dg.AssetExecutionContext, asset: EntryAsset) -> list[str]:
+    selected = context.selected_asset_check_keys
+    return [c for c in (DRIFT_CHECK, SCHEMA_CHECK) if dg.AssetCheckKey(asset.key, c) in selected]
 
-    return drift_checks
+
+def check_results(
+    baselinr: BaselinrResource,
+    asset: EntryAsset,
+    checks: Sequence[str],
+    outcomes: Sequence[TableOutcome] | None,
+    instance: dg.DagsterInstance,
+) -> list[dg.AssetCheckResult]:
+    """Results of ``checks`` for one asset: from the drift reports of this run's
+    profiles (``outcomes``), or — when only the checks run — from the runs the asset's
+    latest materialization reported, judged again from stored results."""
+    if not checks:
+        return []
+    config = baselinr.config.drift_detection
+    detector = baselinr.context.drift
+    reports: list[DriftReport] = []
+    missing: list[str] = []
+    if outcomes is not None:
+        for o in outcomes:
+            report = o.drift if o.drift is not None else (
+                None if o.status == "completed" else detector.detect_latest(o.decision.schema,
+                                                                           o.decision.table)
+            )  # fmt: skip
+            if report is None:
+                missing.append(o.decision.qualified)
+            else:
+                reports.append(report)
+    else:
+        for d in _latest_decisions(instance, asset.key):
+            report = (
+                detector.detect(d["run_id"])
+                if d.get("status") == "completed" and d.get("run_id")
+                else detector.detect_latest(d.get("schema"), d.get("name") or d["table"])
+            )
+            if report is None:
+                missing.append(d["table"])
+            else:
+                reports.append(report)
+    severity = dg.AssetCheckSeverity(config.check_severity)
+    return [_result(asset.key, c, reports, missing, config.fail_on, severity) for c in checks]
 
 
 def _latest_decisions(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dict[str, Any]]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import dagster as dg
 
-from baselinr_dagster.assets import RESOURCE_KEY, create_profiling_assets
-from baselinr_dagster.checks import create_drift_checks
+from baselinr.config import load_layout
+from baselinr_dagster.assets import RESOURCE_KEY, profiling_assets
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.sensor import baselinr_plan_sensor
 
@@ -34,12 +34,12 @@ def build_baselinr_definitions(
     or to storage.
     """
     path = str(Path(config_path).resolve())
-    assets = create_profiling_assets(
-        path,
-        asset_name_prefix=asset_prefix,
-        group_name=group_name,
-        default_tags=default_tags,
-        default_metadata=default_metadata,
+    assets = profiling_assets(
+        load_layout(path),
+        asset_prefix,
+        group_name,
+        default_tags,
+        default_metadata,
         automation_condition=automation_condition,
         pool=pool,
     )
@@ -64,7 +64,6 @@ def build_baselinr_definitions(
         )
     return dg.Definitions(
         assets=assets,
-        asset_checks=create_drift_checks(path, asset_prefix),
         jobs=[job],
         sensors=sensors,
         resources={RESOURCE_KEY: BaselinrResource(config_path=path)},

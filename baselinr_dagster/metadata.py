@@ -78,7 +78,9 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
     )
     if cached is not None:
         report["cached_run_id"] = cached["run_id"]
-        report["cached_as_of"] = cached["finished_at"].isoformat() if cached["finished_at"] else None
+        report["cached_as_of"] = (
+            cached["finished_at"].isoformat() if cached["finished_at"] else None
+        )
         report["row_count"] = cached["row_count"]
         report["columns"] = reader.run_metrics(cached["run_id"])
         report["types"] = reader.run_columns(cached["run_id"])
