@@ -1,11 +1,11 @@
 """What every dialect module provides, and the defaults most SQL engines share.
 
 A dialect module subclasses ``Dialect`` and overrides only what differs: how to
-reflect columns, test a float for finiteness, sample a table, compute the second
-moment, or take quantiles. The profiler asks the dialect; it never checks names.
+reflect columns, test a float for finiteness, sample a table, count histogram bins,
+or take quantiles. The profiler asks the dialect; it never checks names.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -89,11 +89,12 @@ class Dialect:
     """SQL that differs between engines. The base class is ANSI-ish."""
 
     name: ClassVar[str] = "generic"
-    #: True when ``m2_expression`` works in one pass; False means the profiler
-    #: computes the centered second moment in its second pass.
-    one_pass_variance: ClassVar[bool] = True
     #: True when quantiles can be an aggregate in the select list.
     aggregate_quantiles: ClassVar[bool] = True
+    #: True to put the aggregates that cannot run in parallel (exact distinct counts,
+    #: ordered-set quantiles) in a statement of their own, so that the engine can
+    #: parallelise the scalar aggregates. False: one statement holds them all.
+    separate_serial_pass: ClassVar[bool] = False
 
     # --- reflection ---------------------------------------------------------------
     def default_schema(self, conn: Connection) -> str | None:
@@ -135,10 +136,52 @@ class Dialect:
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Float)
 
-    def m2_expression(self, col: ColumnElement[Any]) -> ColumnElement[Any] | None:
-        """Sum of squared deviations from the mean, computed stably in one pass."""
-        x = self.as_float(col)
-        return sa.func.var_pop(x) * sa.func.count(x)
+    def deviation(
+        self, col: ColumnElement[Any], center: ColumnElement[Any], integer: bool
+    ) -> ColumnElement[Any]:
+        """``col - center`` as a float. ``integer``: both are integers whose difference
+        fits 64 bits, so subtract exactly before converting (a float cast first would
+        round integers beyond 2**53)."""
+        if integer:
+            return self.as_float(col - center)
+        return self.as_float(col) - self.as_float(center)
+
+    def histogram_aggregates(
+        self, value: ColumnElement[Any], edges: Sequence[float], label: str, max_rows: int
+    ) -> list[ColumnElement[Any]]:
+        """Aggregates from which ``histogram_counts`` reads the bin counts of ``value``
+        against ``edges`` (numpy semantics: bins [e_k, e_k+1), the last one closed,
+        compared as floats). Here: cumulative counts below each edge, n+1 per column."""
+        x = self.as_float(value)
+        items: list[ColumnElement[Any]] = [
+            self.count_where(x < self._float(edges[0])).label(f"{label}_under")
+        ]
+        for k, edge in enumerate(edges[1:-1], start=1):
+            items.append(self.count_where(x < self._float(edge)).label(f"{label}_lt{k}"))
+        items.append(self.count_where(x <= self._float(edges[-1])).label(f"{label}_le"))
+        return items
+
+    def histogram_counts(
+        self,
+        row: Mapping[str, Any],
+        label: str,
+        edges: Sequence[float],
+        max_rows: int,
+        counted: int,
+    ) -> tuple[int, list[int], int]:
+        """(underflow, counts per bin, overflow) from a row of ``histogram_aggregates``;
+        ``counted`` is the number of non-null values the same statement saw."""
+        bins = len(edges) - 1
+        under = int(row[f"{label}_under"] or 0)
+        cumulative = [under] + [int(row[f"{label}_lt{k}"] or 0) for k in range(1, bins)]
+        cumulative.append(int(row[f"{label}_le"] or 0))
+        counts = [cumulative[k + 1] - cumulative[k] for k in range(bins)]
+        return under, counts, counted - cumulative[-1]
+
+    def _float(self, value: float) -> ColumnElement[Any]:
+        """A float constant typed as one, so that comparing an integer column with it
+        compares floats (an untyped literal may be read as an exact decimal)."""
+        return self.as_float(sa.literal(float(value)))
 
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.func.sum(col)

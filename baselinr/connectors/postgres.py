@@ -1,15 +1,27 @@
-"""PostgreSQL (and wire-compatible engines): TABLESAMPLE, percentile_cont, pg_class."""
+"""PostgreSQL (and wire-compatible engines): TABLESAMPLE, percentile_cont, pg_class,
+parallel scalar aggregates, and histograms from one ``width_bucket`` per value."""
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlalchemy.sql.selectable import FromClause
 
 from baselinr.connectors.base import Dialect, Sampled
+from baselinr.errors import ProfilingError
+
+_FLOAT_ARRAY = postgresql.ARRAY(postgresql.DOUBLE_PRECISION)
+_NUMERIC_ARRAY = postgresql.ARRAY(sa.Numeric())
+
+
+def _field_base(max_rows: int) -> int:
+    """A power of ten above any bucket count: ``max_rows`` with room to grow."""
+    return 10 ** len(str(max(max_rows, 1) * 4))
+
 
 # Tables, partitioned tables, views, materialized views, foreign tables — but not the
 # children of a partitioned table: those are profiled through their parent.
@@ -28,6 +40,9 @@ _LIST_TABLES = sa.text(
 
 class PostgresDialect(Dialect):
     name = "postgresql"
+    # count(DISTINCT ...) and percentile_cont() keep a whole statement on one core;
+    # apart from them, the scalar aggregates get parallel workers.
+    separate_serial_pass = True
 
     def list_schemas(self, conn: Connection) -> list[str]:
         return [
@@ -52,6 +67,43 @@ class PostgresDialect(Dialect):
 
     def length(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.func.char_length(col)
+
+    def histogram_aggregates(
+        self, value: ColumnElement[Any], edges: Sequence[float], label: str, max_rows: int
+    ) -> list[ColumnElement[Any]]:
+        """One aggregate per column instead of one per edge: ``width_bucket`` finds the
+        bucket of each value (0 underflow, 1..n the bins, n+1 overflow) and the sum of
+        ``base ** bucket`` packs every bucket's count into one exact numeric, a digit
+        field per bucket. ``base`` exceeds any count the table can give
+        (``histogram_counts`` checks). About twice as fast as n+1 FILTER counts."""
+        # The last bin is closed: a value equal to the last edge is below the next float.
+        thresholds = [*edges[:-1], math.nextafter(edges[-1], math.inf)]
+        weights = [_field_base(max_rows) ** k for k in range(len(edges) + 1)]
+        bucket = sa.func.width_bucket(
+            self.as_float(value), sa.cast(sa.literal(thresholds), _FLOAT_ARRAY)
+        )
+        weight_array = Grouping(sa.cast(sa.literal(weights), _NUMERIC_ARRAY))
+        packed = weight_array[bucket + 1]
+        return [sa.func.sum(packed).label(f"{label}_packed")]
+
+    def histogram_counts(
+        self,
+        row: Mapping[str, Any],
+        label: str,
+        edges: Sequence[float],
+        max_rows: int,
+        counted: int,
+    ) -> tuple[int, list[int], int]:
+        packed, base = int(row[f"{label}_packed"] or 0), _field_base(max_rows)
+        buckets = []
+        for _ in range(len(edges) + 1):
+            packed, count = divmod(packed, base)
+            buckets.append(count)
+        if packed or sum(buckets) != counted:
+            raise ProfilingError(
+                "histogram counts do not add up: the table changed during the profile"
+            )
+        return buckets[0], buckets[1:-1], buckets[-1]
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         fractions = sa.literal(list(levels), postgresql.ARRAY(postgresql.DOUBLE_PRECISION))

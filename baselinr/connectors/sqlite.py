@@ -20,7 +20,6 @@ _HASH_MODULUS = 2147483647
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
-    one_pass_variance = False
     aggregate_quantiles = False
 
     def default_schema(self, conn: Connection) -> str | None:
@@ -37,9 +36,6 @@ class SQLiteDialect(Dialect):
 
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.REAL)
-
-    def m2_expression(self, col: ColumnElement[Any]) -> ColumnElement[Any] | None:
-        return None
 
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         # sum() raises on integer overflow; total() is always a float and never fails.

@@ -120,7 +120,7 @@ _DEFINITIONS = [
     Metric(
         "stddev",
         frozenset({NUMERIC}),
-        frozenset({"moments"}),
+        frozenset({"moments", "m2"}),
         _stddev,
         True,
         "sample standard deviation (n-1) of finite values; null below 2 values",

@@ -11,8 +11,15 @@ from sqlalchemy.engine import Connection
 from baselinr.catalog import TableRef
 from baselinr.connectors import ColumnInfo, Dialect
 from baselinr.profiling.metrics import QUANTILE_LEVELS, compute_metrics, metrics_for
-from baselinr.profiling.query import ProfileQuery, ProfileRequest, choose_edges, to_python
-from baselinr.profiling.state import ColumnState
+from baselinr.profiling.query import (
+    Center,
+    ProfileQuery,
+    ProfileRequest,
+    choose_edges,
+    exact_integer_center,
+    to_python,
+)
+from baselinr.profiling.state import ColumnState, Histogram
 
 
 @dataclass(frozen=True)
@@ -80,67 +87,49 @@ def profile_groups(
     run = _Counter(conn)
     columns = request.columns
 
-    # Statement 1: all scalar aggregates. Chunks (very wide tables) are joined by group.
+    # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
     for stmt in query.aggregate_statements():
         for row in run.rows(stmt):
             merged[row.pop("g", None)].update(row)
+    partial: dict[Any, dict[str, dict[str, Any]]] = {
+        group: {c.name: _fields_from_row(query, row, i, c) for i, c in enumerate(columns)}
+        for group, row in merged.items()
+    }
+    max_rows = sum(int(row.get("rows") or 0) for row in merged.values())
 
-    partial: dict[Any, dict[str, dict[str, Any]]] = {}
-    for group, row in merged.items():
-        partial[group] = {}
-        for i, column in enumerate(columns):
-            partial[group][column.name] = _fields_from_row(query, row, i, column)
-
-    # Histogram edges: fixed ones from state, otherwise from this profile's range.
-    edges: dict[str, tuple[float, ...]] = {}
-    for column in columns:
-        if "histogram" not in query.needs[column.name]:
-            continue
-        if column.name in request.histogram_edges:
-            edges[column.name] = tuple(request.histogram_edges[column.name])
-            continue
-        lows = [
-            float(p[column.name]["min"])
-            for p in partial.values()
-            if p[column.name].get("min") is not None
-        ]
-        highs = [
-            float(p[column.name]["max"])
-            for p in partial.values()
-            if p[column.name].get("max") is not None
-        ]
-        if lows and highs:
-            edges[column.name] = choose_edges(min(lows), max(highs), request.histogram_bins)
-
-    # Statement 2: histograms and (where the dialect has no stable variance) centered
-    # second moments around each group's mean.
-    means: dict[Any, dict[str, float]] = {}
-    if not dialect.one_pass_variance:
-        for group, cols in partial.items():
-            means[group] = {
-                name: f["sum"] / f["finite_count"]
-                for name, f in cols.items()
-                if f.get("finite_count") and f.get("sum") is not None
-            }
-    if query.needs_distribution_pass() and (edges or any(means.values())):
-        for stmt in query.distribution_statements(edges, means):
+    # Statement 2: histograms against fixed edges and the second moment around the mean.
+    edges = _histogram_edges(query, partial)
+    centers = _centers(query, partial)
+    all_finite = frozenset(
+        c.name
+        for c in columns
+        if all(cols[c.name].get("non_finite") == 0 for cols in partial.values())
+    )
+    if query.needs_distribution_pass() and (edges or centers):
+        for stmt in query.distribution_statements(edges, centers, max_rows, all_finite):
             for row in run.rows(stmt):
-                group = row.pop("g", None)
+                cols = partial.get(row.pop("g", None), {})
                 for i, column in enumerate(columns):
-                    f = partial.get(group, {}).get(column.name)
-                    if f is None:
-                        continue
-                    if column.name in edges and f"c{i}_h_le" in row:
-                        f["histogram"] = query.histogram_from_row(
-                            row, i, edges[column.name], f.get("finite_count") or 0
+                    if column.name in cols and f"c{i}_n2" in row:
+                        _distribution_from_row(
+                            query, row, i, column, cols[column.name], edges, max_rows
                         )
-                    if f"c{i}_c2" in row and f.get("finite_count"):
-                        c1 = float(row[f"c{i}_c1"] or 0.0)
-                        c2 = float(row[f"c{i}_c2"] or 0.0)
-                        f["m2"] = max(c2 - c1 * c1 / f["finite_count"], 0.0)
 
-    # Statement 3: top values, and quantiles on dialects without an aggregate for them.
+    # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart.
+    empty = frozenset(
+        i
+        for i, c in enumerate(columns)
+        if all(cols[c.name]["non_null"] == 0 for cols in partial.values())
+    )
+    for stmt in query.serial_statements(skip=empty):
+        for row in run.rows(stmt):
+            cols = partial.get(row.pop("g", None), {})
+            for i, column in enumerate(columns):
+                if column.name in cols:
+                    _serial_from_row(query, row, i, column, cols[column.name])
+
+    # Statement 4: top values, and quantiles on dialects without an aggregate for them.
     if request.group_by is None and partial:
         fields = partial[None]
         top = query.top_values_statement()
@@ -172,6 +161,96 @@ def profile_groups(
     return profiles, run.count
 
 
+def _histogram_edges(
+    query: ProfileQuery, partial: Mapping[Any, Mapping[str, Mapping[str, Any]]]
+) -> dict[str, tuple[float, ...]]:
+    """Fixed edges from state where given, otherwise equal-width over this profile's
+    range (all groups together, so the groups' histograms can be merged)."""
+    edges: dict[str, tuple[float, ...]] = {}
+    for column in query.request.columns:
+        if "histogram" not in query.needs[column.name]:
+            continue
+        if column.name in query.request.histogram_edges:
+            edges[column.name] = tuple(query.request.histogram_edges[column.name])
+            continue
+        lows = [float(p[column.name]["min"]) for p in partial.values() if _has(p, column, "min")]
+        highs = [float(p[column.name]["max"]) for p in partial.values() if _has(p, column, "max")]
+        if lows and highs:
+            edges[column.name] = choose_edges(min(lows), max(highs), query.request.histogram_bins)
+    return edges
+
+
+def _has(fields: Mapping[str, Mapping[str, Any]], column: ColumnInfo, key: str) -> bool:
+    return fields[column.name].get(key) is not None
+
+
+def _centers(
+    query: ProfileQuery, partial: Mapping[Any, Mapping[str, Mapping[str, Any]]]
+) -> dict[str, Center]:
+    """Per column needing a second moment: each group's mean (the nearest integer for
+    integer columns whose deviations can be taken exactly)."""
+    centers: dict[str, Center] = {}
+    for column in query.request.columns:
+        if "m2" not in query.needs[column.name] or column.category != "numeric":
+            continue
+        means = {
+            group: float(cols[column.name]["sum"]) / cols[column.name]["finite_count"]
+            for group, cols in partial.items()
+            # one value has no spread: its m2 is 0 without asking
+            if cols[column.name].get("finite_count", 0) > 1
+            and cols[column.name].get("sum") is not None
+        }
+        if not means:
+            continue
+        lows = [c[column.name]["min"] for c in partial.values() if _has(c, column, "min")]
+        highs = [c[column.name]["max"] for c in partial.values() if _has(c, column, "max")]
+        integer = not column.floating and bool(lows) and bool(highs)
+        if integer:
+            low, high = min(lows), max(highs)
+            exact = {g: exact_integer_center(low, high, m) for g, m in means.items()}
+            if all(c is not None for c in exact.values()):
+                centers[column.name] = Center(
+                    {g: c for g, c in exact.items() if c is not None}, True
+                )
+                continue
+        centers[column.name] = Center(means, False)
+    return centers
+
+
+def _distribution_from_row(
+    query: ProfileQuery,
+    row: Mapping[str, Any],
+    i: int,
+    column: ColumnInfo,
+    f: dict[str, Any],
+    edges: Mapping[str, tuple[float, ...]],
+    max_rows: int,
+) -> None:
+    counted = int(row[f"c{i}_n2"] or 0)
+    column_edges = edges.get(column.name)
+    if column_edges:
+        under, counts, over = query.dialect.histogram_counts(
+            row, f"c{i}_h", column_edges, max_rows, counted
+        )
+        f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
+    if f"c{i}_d2" in row and counted:
+        d1 = float(to_python(row[f"c{i}_d1"]) or 0.0)
+        d2 = float(to_python(row[f"c{i}_d2"]) or 0.0)
+        m2 = d2 - d1 * d1 / counted
+        # not finite only if a NaN or infinity arrived after statement 1
+        f["m2"] = max(m2, 0.0) if math.isfinite(m2) else None
+
+
+def _serial_from_row(
+    query: ProfileQuery, row: Mapping[str, Any], i: int, column: ColumnInfo, f: dict[str, Any]
+) -> None:
+    if f"c{i}_distinct" in row:
+        f["distinct"] = int(query.read(row, f"c{i}_distinct") or 0)
+    values = row.get(f"c{i}_quantiles")
+    if values is not None:
+        f["quantiles"] = _quantile_dict(values)
+
+
 def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -> TableProfile:
     """Profile one table (all of it, a partition filter, or a sample)."""
     if request.group_by is not None:
@@ -195,22 +274,20 @@ def _fields_from_row(
     read = query.read
     f: dict[str, Any] = {"non_null": int(read(row, f"c{i}_non_null") or 0)}
     if "distinct" in need:
+        # from this row, or from the serial statement (0 stays for all-null columns)
         f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
     if "min" in need:
         f["min"] = read(row, f"c{i}_min")
     if "max" in need:
         f["max"] = read(row, f"c{i}_max")
     if "moments" in need:
-        finite = int(read(row, f"c{i}_finite") or 0)
+        finite = int(read(row, f"c{i}_finite") or 0) if column.floating else f["non_null"]
         f["finite_count"] = finite
-        total = read(row, f"c{i}_sum")
-        f["sum"] = total if finite else None
-        if f"c{i}_m2" in row:
-            m2 = read(row, f"c{i}_m2")
-            f["m2"] = float(m2) if m2 is not None else (0.0 if finite else None)
-        elif finite:
-            f["m2"] = 0.0 if finite == 1 else None
-        f["non_finite"] = f["non_null"] - finite if column.floating else 0
+        f["sum"] = read(row, f"c{i}_sum") if finite else None
+        # the second moment comes from the distribution statement; none is needed for
+        # fewer than two values
+        f["m2"] = 0.0 if finite == 1 else None
+        f["non_finite"] = f["non_null"] - finite
     if "zeros" in need:
         f["zeros"] = int(read(row, f"c{i}_zeros") or 0)
     if "lengths" in need:
@@ -218,9 +295,9 @@ def _fields_from_row(
         f["length_max"] = read(row, f"c{i}_len_max")
         length_sum = read(row, f"c{i}_len_sum")
         f["length_sum"] = int(length_sum) if length_sum is not None else None
-    if "quantiles" in need and query.dialect.aggregate_quantiles:
-        values = row.get(f"c{i}_quantiles")
-        f["quantiles"] = _quantile_dict(values) if values is not None else None
+    values = row.get(f"c{i}_quantiles")
+    if values is not None:
+        f["quantiles"] = _quantile_dict(values)
     return f
 
 

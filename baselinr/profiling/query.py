@@ -1,14 +1,21 @@
 """The SQL of a profile: a small, fixed number of statements per table.
 
 1. **aggregates** — one ``SELECT`` with every scalar aggregate of every column
-   (counts, distinct counts, min/max, sum, second moment, lengths, and quantiles where
-   the dialect has an aggregate for them);
+   (counts, min/max, sums, lengths, zero counts; exact distinct counts and quantiles
+   too, unless the dialect wants them apart — see 3);
 2. **distribution** — only when needed: histogram counts against fixed bin edges, and
-   the centered second moment on dialects without a stable variance aggregate;
-3. **values** — only for ``top_values`` (and quantiles on SQLite).
+   the second moment as sums of deviations from the mean found by statement 1. Built
+   in aggregates (``var_pop``, ``stddev_samp``) lose digits when the mean is large
+   against the spread (mean 1e9, stddev 1e-3); deviations from a nearby center do not,
+   and integer deviations are taken exactly before any float conversion;
+3. **serial aggregates** — on dialects that want them apart (Postgres): exact distinct
+   counts and ordered-set quantiles, which keep a statement on one core, so that
+   statements 1 and 2 can use parallel workers;
+4. **values** — only for ``top_values`` (and quantiles on SQLite, by window functions).
 
-Each statement covers all columns (split into chunks only when a dialect limits the
-select list). Identifiers are always quoted by SQLAlchemy; no SQL is built from strings.
+The default metric set takes at most three statements, whatever the width of the
+table (each statement is split only when a dialect limits the select list).
+Identifiers are always quoted by SQLAlchemy; no SQL is built from strings.
 """
 
 import math
@@ -25,11 +32,12 @@ from baselinr.catalog import TableRef
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.connectors import ColumnInfo, Dialect
 from baselinr.profiling.metrics import QUANTILE_LEVELS, metrics_for
-from baselinr.profiling.state import Histogram
 
 # Expressions per statement before we split by columns. Postgres allows 1664 target
 # entries and SQLite 2000 result columns; stay well under both.
 MAX_SELECT_ITEMS = 1000
+# Integer deviations are exact when every |value - center| fits a signed 64-bit int.
+_EXACT_INTEGER_RANGE = 2**62
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,12 @@ class ProfileRequest:
         needs: set[str] = {"non_null"}
         for metric in metrics_for(column.category, self.metrics):
             needs |= metric.needs
-        if "histogram" in needs or "non_finite" in needs:
-            needs.add("moments")  # the finite count is part of the moments
+        if needs & {"histogram", "non_finite", "m2"}:
+            needs.add("moments")  # the finite count (and the mean) are part of the moments
         if "histogram" in needs and column.name not in self.histogram_edges:
             needs |= {"min", "max"}
+        if "m2" in needs:
+            needs |= {"min", "max"}  # whether integer deviations can be taken exactly
         if self.group_by is not None:
             needs -= {"quantiles", "top_values"}
         return frozenset(needs)
@@ -85,6 +95,15 @@ def to_python(value: Any) -> Any:
             return float(value)
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+@dataclass(frozen=True)
+class Center:
+    """Where statement 2 measures deviations from, per group: the mean, or for an
+    integer column the integer nearest to it (so ``value - center`` is exact)."""
+
+    values: Mapping[Any, float | int]
+    integer: bool
 
 
 class ProfileQuery:
@@ -122,10 +141,11 @@ class ProfileQuery:
     def col(self, name: str) -> ColumnElement[Any]:
         return self.source.c[name]
 
-    def value(self, column: ColumnInfo) -> ColumnElement[Any]:
-        """The column as used for numeric aggregates: NULL for NaN and infinities."""
+    def value(self, column: ColumnInfo, all_finite: bool = False) -> ColumnElement[Any]:
+        """The column as used for numeric aggregates: NULL for NaN and infinities
+        (``all_finite``: an earlier statement found none, so no test per row)."""
         col = self.col(column.name)
-        if column.floating:
+        if column.floating and not all_finite:
             return sa.case((self.dialect.finite(col), col), else_=sa.null())
         return col
 
@@ -163,6 +183,16 @@ class ProfileQuery:
         chunks = [items[i : i + MAX_SELECT_ITEMS] for i in range(0, len(items), MAX_SELECT_ITEMS)]
         return [self._select(chunk) for chunk in chunks or [[]]]
 
+    def _serial_items(self, i: int, column: ColumnInfo) -> list[ColumnElement[Any]]:
+        """Exact distinct count and aggregate quantiles of one column."""
+        d, need = self.dialect, self.needs[column.name]
+        items: list[ColumnElement[Any]] = []
+        if "distinct" in need:
+            items.append(sa.func.count(sa.distinct(self.col(column.name))).label(f"c{i}_distinct"))
+        if "quantiles" in need and d.aggregate_quantiles:
+            items.append(d.quantiles(self.value(column), QUANTILE_LEVELS).label(f"c{i}_quantiles"))
+        return items
+
     # --- statement 1: aggregates ------------------------------------------------------
     def aggregate_statements(self) -> list[Select[Any]]:
         d = self.dialect
@@ -171,18 +201,16 @@ class ProfileQuery:
             need = self.needs[column.name]
             col, v = self.col(column.name), self.value(column)
             items.append(sa.func.count(col).label(f"c{i}_non_null"))
-            if "distinct" in need:
-                items.append(sa.func.count(sa.distinct(col)).label(f"c{i}_distinct"))
+            if not d.separate_serial_pass:
+                items += self._serial_items(i, column)
             if "min" in need:
                 items.append(sa.func.min(v).label(f"c{i}_min"))
             if "max" in need:
                 items.append(sa.func.max(v).label(f"c{i}_max"))
             if "moments" in need:
                 items.append(d.sum(v).label(f"c{i}_sum"))
-                items.append(sa.func.count(v).label(f"c{i}_finite"))
-                m2 = d.m2_expression(v)
-                if m2 is not None:
-                    items.append(m2.label(f"c{i}_m2"))
+                if column.floating:
+                    items.append(sa.func.count(v).label(f"c{i}_finite"))
             if "zeros" in need:
                 items.append(d.count_where(col == 0).label(f"c{i}_zeros"))
             if "lengths" in need:
@@ -190,60 +218,69 @@ class ProfileQuery:
                 items.append(sa.func.min(length).label(f"c{i}_len_min"))
                 items.append(sa.func.max(length).label(f"c{i}_len_max"))
                 items.append(d.sum(length).label(f"c{i}_len_sum"))
-            if "quantiles" in need and d.aggregate_quantiles:
-                items.append(d.quantiles(v, QUANTILE_LEVELS).label(f"c{i}_quantiles"))
         return self._chunked(items)
 
     # --- statement 2: distribution ------------------------------------------------------
     def distribution_statements(
-        self, edges: Mapping[str, tuple[float, ...]], means: Mapping[Any, Mapping[str, float]]
+        self,
+        edges: Mapping[str, tuple[float, ...]],
+        centers: Mapping[str, Center],
+        max_rows: int,
+        all_finite: frozenset[str] = frozenset(),
     ) -> list[Select[Any]]:
-        """Histogram counts for ``edges`` and, where the dialect needs it, centered
-        moments around ``means`` (group key -> column -> mean)."""
+        """Histogram counts for ``edges`` and sums of deviations from ``centers``
+        (column -> per-group center) for the second moment. Columns in ``all_finite``
+        held no NaN or infinity in statement 1."""
         d = self.dialect
         items: list[ColumnElement[Any]] = []
         for i, column in enumerate(self.request.columns):
-            v = self.value(column)
-            column_edges = edges.get(column.name)
+            column_edges, center = edges.get(column.name), centers.get(column.name)
+            if not column_edges and center is None:
+                continue
+            v = self.value(column, column.name in all_finite)
+            items.append(sa.func.count(v).label(f"c{i}_n2"))
             if column_edges:
-                # Cumulative counts against each edge: n+1 comparisons per row, and
-                # exactly numpy's semantics ([e_k, e_k+1), last bin closed).
-                items.append(d.count_where(v < column_edges[0]).label(f"c{i}_h_under"))
-                for k, edge in enumerate(column_edges[1:-1], start=1):
-                    items.append(d.count_where(v < edge).label(f"c{i}_h_lt{k}"))
-                items.append(d.count_where(v <= column_edges[-1]).label(f"c{i}_h_le"))
-            if self._needs_centered_moments(column) and any(
-                column.name in m for m in means.values()
-            ):
-                center = self._group_constant(
-                    {g: m[column.name] for g, m in means.items() if column.name in m}
-                )
-                fv = d.as_float(v)
-                items.append(d.sum(fv - center).label(f"c{i}_c1"))
-                items.append(d.sum((fv - center) * (fv - center)).label(f"c{i}_c2"))
+                items += d.histogram_aggregates(v, column_edges, f"c{i}_h", max_rows)
+            if center is not None:
+                dev = d.deviation(v, self._group_constant(center), center.integer)
+                items.append(d.sum(dev).label(f"c{i}_d1"))
+                items.append(d.sum(dev * dev).label(f"c{i}_d2"))
         return self._chunked(items) if items else []
-
-    def _needs_centered_moments(self, column: ColumnInfo) -> bool:
-        return not self.dialect.one_pass_variance and "moments" in self.needs[column.name]
 
     def needs_distribution_pass(self) -> bool:
         return any(
-            "histogram" in self.needs[c.name] or self._needs_centered_moments(c)
+            {"histogram", "m2"} & self.needs[c.name] and c.category == "numeric"
             for c in self.request.columns
         )
 
-    def _group_constant(self, values: Mapping[Any, float]) -> ColumnElement[Any]:
+    def _group_constant(self, center: Center) -> ColumnElement[Any]:
         """A per-group constant: the value itself, or CASE over the group key."""
+
+        def constant(value: float | int) -> ColumnElement[Any]:
+            return sa.literal(int(value)) if center.integer else self.dialect._float(value)
+
         if self.request.group_by is None:
-            return sa.literal(values[None], sa.Float)
+            return constant(center.values[None])
         key = self.col(self.request.group_by)
         whens = [
-            (key.is_(None) if g is None else key == g, sa.literal(value, sa.Float))
-            for g, value in values.items()
+            (key.is_(None) if g is None else key == g, constant(value))
+            for g, value in center.values.items()
         ]
         return sa.case(*whens, else_=sa.null())
 
-    # --- statement 3: values -------------------------------------------------------------
+    # --- statement 3: serial aggregates ---------------------------------------------------
+    def serial_statements(self, skip: frozenset[int] = frozenset()) -> list[Select[Any]]:
+        """Distinct counts and quantiles, when the dialect keeps them apart (columns in
+        ``skip`` are known not to need them, e.g. all null)."""
+        if not self.dialect.separate_serial_pass:
+            return []
+        items: list[ColumnElement[Any]] = []
+        for i, column in enumerate(self.request.columns):
+            if i not in skip:
+                items += self._serial_items(i, column)
+        return self._chunked(items) if items else []
+
+    # --- statement 4: values -------------------------------------------------------------
     def top_values_statement(self) -> Select[Any] | None:
         d, k = self.dialect, self.request.top_values_k
         parts = []
@@ -295,13 +332,12 @@ class ProfileQuery:
     def read(row: Mapping[str, Any], label: str) -> Any:
         return to_python(row.get(label))
 
-    def histogram_from_row(
-        self, row: Mapping[str, Any], index: int, edges: tuple[float, ...], finite: int
-    ) -> Histogram:
-        under = int(row[f"c{index}_h_under"] or 0)
-        bins = len(edges) - 1
-        cumulative = [under] + [int(row[f"c{index}_h_lt{k}"] or 0) for k in range(1, bins)]
-        le_last = int(row[f"c{index}_h_le"] or 0)
-        cumulative.append(le_last)
-        counts = tuple(cumulative[k + 1] - cumulative[k] for k in range(bins))
-        return Histogram(edges, counts, under, finite - le_last)
+
+def exact_integer_center(low: Any, high: Any, mean: float) -> int | None:
+    """The integer center for exact deviations of an integer column, or None when its
+    values are not all integers or too far apart to subtract without overflow."""
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (low, high)):
+        return None
+    if high - low >= _EXACT_INTEGER_RANGE:
+        return None
+    return min(max(round(mean), low), high)
