@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,7 +29,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # soft_wrap: one line however narrow the terminal; escape: names are not markup
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -187,13 +189,15 @@ def _print_outcomes(result: Any) -> None:
         table.add_column(name, justify="right" if name in ("Rows", "Columns", "Time") else "left")
     for o in result.outcomes:
         table.add_row(
-            o.decision.qualified,
+            escape(o.decision.qualified),
             o.action,
             _status_text(o),
             f"{o.row_count:,}" if o.row_count is not None else "",
             str(len(o.profile.columns)) if o.profile else "",
             f"{o.duration_seconds:.2f}s" if o.status in ("completed", "failed") else "",
-            (o.run_id or "")[:12] if o.status == "completed" else (o.error or o.decision.reason),
+            (o.run_id or "")[:12]
+            if o.status == "completed"
+            else escape(o.error or o.decision.reason),
         )
     out.print(table)
     summary = ", ".join(f"{v} {k}" for k, v in result.summary().items() if v)
@@ -202,7 +206,7 @@ def _print_outcomes(result: Any) -> None:
 
 def _warn(warnings: Any) -> None:
     for w in warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
 
 
 # --- status --------------------------------------------------------------------------------
@@ -250,13 +254,13 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
         label = f"[{style}]{state}[/]" + (" (stale: killed?)" if run["stale"] else "")
         table.add_row(
             run["started_at"].strftime("%m-%d %H:%M:%S"),
-            ".".join(p for p in (run["schema_name"], run["table_name"]) if p),
+            escape(".".join(p for p in (run["schema_name"], run["table_name"]) if p)),
             run["action"],
             label,
             f"{run['row_count']:,}" if run["row_count"] is not None else "",
             f"{run['rows_scanned']:,}" if run["rows_scanned"] is not None else "",
             took,
-            run["run_id"][:12] if state != "failed" else _one_line(run["error"] or ""),
+            run["run_id"][:12] if state != "failed" else escape(_one_line(run["error"] or "")),
         )
     out.print(table)
 
@@ -300,7 +304,9 @@ def tables(config_path: Path, as_json: bool) -> None:
     table.add_column("Tables")
     for e in catalog.entries:
         table.add_row(
-            str(e.index), e.entry.name or e.entry.selector, ", ".join(map(str, e.tables)) or "-"
+            str(e.index),
+            escape(e.entry.name or e.entry.selector),
+            escape(", ".join(map(str, e.tables))) or "-",
         )
     out.print(table)
 

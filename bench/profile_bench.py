@@ -259,8 +259,10 @@ def main() -> int:
             engine.dispose()
 
     print()
-    print(f"{len(COLUMNS)} columns, default metrics ({', '.join(DEFAULT_METRICS)}), "
-          f"best of {args.repeat}")
+    print(
+        f"{len(COLUMNS)} columns, default metrics ({', '.join(DEFAULT_METRICS)}), "
+        f"best of {args.repeat}"
+    )
     header = f"{'engine':<10} {'rows':>10} {'ours (s)':>9} {'ref (s)':>9} {'ratio':>6} {'stmts':>6}"
     print(header)
     print("-" * len(header))

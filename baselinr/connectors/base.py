@@ -5,8 +5,10 @@ reflect columns, test a float for finiteness, sample a table, count histogram bi
 or take quantiles. The profiler asks the dialect; it never checks names.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -32,6 +34,18 @@ class Sampled:
 
     source: FromClause
     predicate: ColumnElement[bool] | None = None
+
+
+def binary_scaled(value: Decimal) -> tuple[float, int]:
+    """An exact decimal as (mantissa, even exponent): value = mantissa * 2**exponent,
+    for numbers outside float range."""
+    if value <= 0:
+        return 0.0, 0
+    exponent = int(value.adjusted() * 3.321928094887362)  # log2(10)
+    exponent -= exponent % 2
+    with localcontext() as ctx:
+        ctx.prec = 40
+        return float(value / Decimal(2) ** exponent), exponent
 
 
 _NUMERIC_WORDS = (
@@ -137,14 +151,46 @@ class Dialect:
         return sa.cast(col, sa.Float)
 
     def deviation(
-        self, col: ColumnElement[Any], center: ColumnElement[Any], integer: bool
+        self, col: ColumnElement[Any], center: ColumnElement[Any], integer: bool, scale: int = 0
     ) -> ColumnElement[Any]:
-        """``col - center`` as a float. ``integer``: both are integers whose difference
-        fits 64 bits, so subtract exactly before converting (a float cast first would
-        round integers beyond 2**53)."""
+        """``(col - center) * 2**-scale`` as a float (``center`` comes scaled).
+
+        ``integer``: both are integers whose difference fits 64 bits, so subtract
+        exactly before converting (a float cast first would round beyond 2**53).
+        ``scale`` keeps squares of deviations inside float range for values beyond
+        1e120 or spreads below 1e-120; scaling by a power of two is exact."""
         if integer:
             return self.as_float(col - center)
+        if scale:
+            return self.as_float(col) * self._float(math.ldexp(1.0, -scale)) - self.as_float(center)
         return self.as_float(col) - self.as_float(center)
+
+    def second_moment_aggregates(
+        self,
+        value: ColumnElement[Any],
+        center: ColumnElement[Any],
+        integer: bool,
+        scale: int,
+        label: str,
+    ) -> list[ColumnElement[Any]]:
+        """Aggregates from which ``second_moment`` reads M2, the sum of squared
+        deviations from the mean. Here: sums of deviations d from a center near the
+        mean and of d*d (M2 = S(d*d) - S(d)**2 / n), which keeps every digit where
+        sums of squares of the values (or var_pop in one pass) cancel them away."""
+        d = self.deviation(value, center, integer, scale)
+        return [self.sum(d).label(f"{label}_d1"), self.sum(d * d).label(f"{label}_d2")]
+
+    def second_moment(
+        self, row: Mapping[str, Any], label: str, counted: int, scale: int
+    ) -> tuple[float, int] | None:
+        """(m2, exponent) with M2 = m2 * 2**exponent, from ``second_moment_aggregates``
+        over ``counted`` values; None if a NaN or infinity got in."""
+        d1 = float(row[f"{label}_d1"] or 0.0)
+        d2 = float(row[f"{label}_d2"] or 0.0)
+        m2 = d2 - d1 * (d1 / counted)
+        if not math.isfinite(m2):
+            return None
+        return max(m2, 0.0), 2 * scale
 
     def histogram_aggregates(
         self, value: ColumnElement[Any], edges: Sequence[float], label: str, max_rows: int
@@ -182,6 +228,13 @@ class Dialect:
         """A float constant typed as one, so that comparing an integer column with it
         compares floats (an untyped literal may be read as an exact decimal)."""
         return self.as_float(sa.literal(float(value)))
+
+    def distinct_bitmap(self, col: ColumnElement[Any], low: int) -> ColumnElement[Any] | None:
+        """An aggregate whose set bits are the distinct values of ``col - low`` (which
+        lie in 0..63), or None when the dialect has no bitwise OR aggregate. An exact
+        distinct count without a sort, for integer columns of small range and
+        booleans (``low`` 0, false/true as 0/1)."""
+        return None
 
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.func.sum(col)

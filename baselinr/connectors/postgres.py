@@ -3,6 +3,7 @@ parallel scalar aggregates, and histograms from one ``width_bucket`` per value."
 
 import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlalchemy.sql.selectable import FromClause
 
-from baselinr.connectors.base import Dialect, Sampled
+from baselinr.connectors.base import Dialect, Sampled, binary_scaled
 from baselinr.errors import ProfilingError
 
 _FLOAT_ARRAY = postgresql.ARRAY(postgresql.DOUBLE_PRECISION)
@@ -104,6 +105,40 @@ class PostgresDialect(Dialect):
                 "histogram counts do not add up: the table changed during the profile"
             )
         return buckets[0], buckets[1:-1], buckets[-1]
+
+    def distinct_bitmap(self, col: ColumnElement[Any], low: int) -> ColumnElement[Any]:
+        # bit_or runs in parallel workers; count(DISTINCT) sorts on one core
+        offset = sa.cast(col, sa.Integer) if low == 0 else sa.cast(col - low, sa.Integer)
+        return sa.func.bit_or(sa.cast(sa.literal(1), sa.BigInteger).op("<<")(offset))
+
+    def second_moment_aggregates(
+        self,
+        value: ColumnElement[Any],
+        center: ColumnElement[Any],
+        integer: bool,
+        scale: int,
+        label: str,
+    ) -> list[ColumnElement[Any]]:
+        """var_pop of the deviations from a center near the mean: as exact as sums of
+        d and d*d, but Postgres raises on a float product that underflows (d*d for
+        d < 1e-162) and var_pop's accumulator does not. Values so large or spreads
+        so small that squares leave float range are taken exactly as numeric (their
+        text is the shortest exact decimal)."""
+        if scale:
+            exact = sa.cast(sa.cast(value, sa.Text), sa.Numeric)
+            return [sa.func.var_pop(exact).label(f"{label}_vp")]
+        return [sa.func.var_pop(self.deviation(value, center, integer)).label(f"{label}_vp")]
+
+    def second_moment(
+        self, row: Mapping[str, Any], label: str, counted: int, scale: int
+    ) -> tuple[float, int] | None:
+        variance = row[f"{label}_vp"]
+        if variance is None:
+            return None
+        if isinstance(variance, Decimal):
+            return binary_scaled(variance * counted)
+        m2 = float(variance) * counted
+        return (m2, 0) if math.isfinite(m2) else None
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         fractions = sa.literal(list(levels), postgresql.ARRAY(postgresql.DOUBLE_PRECISION))

@@ -15,7 +15,9 @@ from baselinr.profiling.query import (
     Center,
     ProfileQuery,
     ProfileRequest,
+    bitmap_low,
     choose_edges,
+    deviation_scale,
     exact_integer_center,
     to_python,
 )
@@ -106,23 +108,28 @@ def profile_groups(
         for c in columns
         if all(cols[c.name].get("non_finite") == 0 for cols in partial.values())
     )
-    if query.needs_distribution_pass() and (edges or centers):
-        for stmt in query.distribution_statements(edges, centers, max_rows, all_finite):
+    known = _known_distinct(query, partial)
+    bitmaps = _distinct_bitmaps(query, partial, known)
+    if (query.needs_distribution_pass() and (edges or centers)) or bitmaps:
+        stmts = query.distribution_statements(edges, centers, max_rows, all_finite, bitmaps)
+        for stmt in stmts:
             for row in run.rows(stmt):
                 cols = partial.get(row.pop("g", None), {})
                 for i, column in enumerate(columns):
-                    if column.name in cols and f"c{i}_n2" in row:
+                    if column.name not in cols:
+                        continue
+                    _bitmap_from_row(row, i, cols[column.name])
+                    if f"c{i}_n2" in row:
                         _distribution_from_row(
-                            query, row, i, column, cols[column.name], edges, max_rows
+                            query, row, i, column, cols[column.name], edges, centers, max_rows
                         )
 
-    # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart.
-    empty = frozenset(
-        i
-        for i, c in enumerate(columns)
-        if all(cols[c.name]["non_null"] == 0 for cols in partial.values())
-    )
-    for stmt in query.serial_statements(skip=empty):
+    # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart
+    # (and the distinct count is not known from the statements above).
+    known_distinct = frozenset(
+        i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps
+    ) | frozenset(i for i in range(len(columns)) if f"c{i}_bits" in _first(merged))
+    for stmt in query.serial_statements(known_distinct):
         for row in run.rows(stmt):
             cols = partial.get(row.pop("g", None), {})
             for i, column in enumerate(columns):
@@ -159,6 +166,68 @@ def profile_groups(
             histogram_edges=edges,
         )
     return profiles, run.count
+
+
+def _first(rows: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any]:
+    return next(iter(rows.values()), {})
+
+
+def _known_distinct(
+    query: ProfileQuery, partial: Mapping[Any, Mapping[str, dict[str, Any]]]
+) -> frozenset[str]:
+    """Columns whose distinct count statement 1 settles in every group: no values
+    (0), or min == max with nothing non-finite (1). Their counts are set here."""
+    known = set()
+    for column in query.request.columns:
+        if "distinct" not in query.needs[column.name]:
+            continue
+        fields = [cols[column.name] for cols in partial.values()]
+        if all(f["non_null"] == 0 for f in fields):
+            known.add(column.name)
+        elif all(
+            f["non_null"] > 0
+            and f.get("min") is not None
+            and f.get("min") == f.get("max")
+            # a float column may hold NaN or infinities besides its finite min/max
+            and (not column.floating or f.get("non_finite") == 0)
+            for f in fields
+        ):
+            for f in fields:
+                f["distinct"] = 1
+            known.add(column.name)
+    return frozenset(known)
+
+
+def _distinct_bitmaps(
+    query: ProfileQuery,
+    partial: Mapping[Any, Mapping[str, Mapping[str, Any]]],
+    known: frozenset[str],
+) -> dict[str, int]:
+    """Integer columns of range < 64 whose distinct count statement 2 can take as a
+    bitmap (column -> smallest value), on dialects that keep distinct counts apart."""
+    if not query.dialect.separate_serial_pass:
+        return {}
+    bitmaps = {}
+    for column in query.request.columns:
+        if "distinct" not in query.needs[column.name] or column.name in known:
+            continue
+        lows = [c[column.name]["min"] for c in partial.values() if _has(c, column, "min")]
+        highs = [c[column.name]["max"] for c in partial.values() if _has(c, column, "max")]
+        if not lows or not highs:
+            continue
+        low = bitmap_low(column, min(lows), max(highs))
+        if (
+            low is not None
+            and query.dialect.distinct_bitmap(query.col(column.name), low) is not None
+        ):
+            bitmaps[column.name] = low
+    return bitmaps
+
+
+def _bitmap_from_row(row: Mapping[str, Any], i: int, f: dict[str, Any]) -> None:
+    bits = row.get(f"c{i}_bits")
+    if f"c{i}_bits" in row:
+        f["distinct"] = bin(int(bits or 0) % 2**64).count("1")
 
 
 def _histogram_edges(
@@ -213,7 +282,8 @@ def _centers(
                     {g: c for g, c in exact.items() if c is not None}, True
                 )
                 continue
-        centers[column.name] = Center(means, False)
+        scale = deviation_scale(float(min(lows)), float(max(highs))) if lows and highs else 0
+        centers[column.name] = Center(means, False, scale)
     return centers
 
 
@@ -224,6 +294,7 @@ def _distribution_from_row(
     column: ColumnInfo,
     f: dict[str, Any],
     edges: Mapping[str, tuple[float, ...]],
+    centers: Mapping[str, Center],
     max_rows: int,
 ) -> None:
     counted = int(row[f"c{i}_n2"] or 0)
@@ -233,12 +304,11 @@ def _distribution_from_row(
             row, f"c{i}_h", column_edges, max_rows, counted
         )
         f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
-    if f"c{i}_d2" in row and counted:
-        d1 = float(to_python(row[f"c{i}_d1"]) or 0.0)
-        d2 = float(to_python(row[f"c{i}_d2"]) or 0.0)
-        m2 = d2 - d1 * d1 / counted
-        # not finite only if a NaN or infinity arrived after statement 1
-        f["m2"] = max(m2, 0.0) if math.isfinite(m2) else None
+    center = centers.get(column.name)
+    if center is not None and counted:
+        # None only if a NaN or infinity arrived after statement 1
+        moment = query.dialect.second_moment(row, f"c{i}_m", counted, center.scale)
+        f["m2"], f["m2_exponent"] = moment if moment is not None else (None, 0)
 
 
 def _serial_from_row(
@@ -274,8 +344,10 @@ def _fields_from_row(
     read = query.read
     f: dict[str, Any] = {"non_null": int(read(row, f"c{i}_non_null") or 0)}
     if "distinct" in need:
-        # from this row, or from the serial statement (0 stays for all-null columns)
+        # from this row, or later from a bitmap or the serial statement (0 stays for
+        # all-null columns)
         f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
+        _bitmap_from_row(row, i, f)
     if "min" in need:
         f["min"] = read(row, f"c{i}_min")
     if "max" in need:

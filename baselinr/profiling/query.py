@@ -31,7 +31,7 @@ from sqlalchemy.sql.selectable import FromClause, Select
 from baselinr.catalog import TableRef
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.connectors import ColumnInfo, Dialect
-from baselinr.profiling.metrics import QUANTILE_LEVELS, metrics_for
+from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS, metrics_for
 
 # Expressions per statement before we split by columns. Postgres allows 1664 target
 # entries and SQLite 2000 result columns; stay well under both.
@@ -100,10 +100,12 @@ def to_python(value: Any) -> Any:
 @dataclass(frozen=True)
 class Center:
     """Where statement 2 measures deviations from, per group: the mean, or for an
-    integer column the integer nearest to it (so ``value - center`` is exact)."""
+    integer column the integer nearest to it (so ``value - center`` is exact).
+    Deviations are scaled by ``2**-scale`` (0 unless values are extreme)."""
 
     values: Mapping[Any, float | int]
     integer: bool
+    scale: int = 0
 
 
 class ProfileQuery:
@@ -183,11 +185,13 @@ class ProfileQuery:
         chunks = [items[i : i + MAX_SELECT_ITEMS] for i in range(0, len(items), MAX_SELECT_ITEMS)]
         return [self._select(chunk) for chunk in chunks or [[]]]
 
-    def _serial_items(self, i: int, column: ColumnInfo) -> list[ColumnElement[Any]]:
-        """Exact distinct count and aggregate quantiles of one column."""
+    def _serial_items(
+        self, i: int, column: ColumnInfo, distinct: bool = True
+    ) -> list[ColumnElement[Any]]:
+        """Exact distinct count (unless known already) and aggregate quantiles."""
         d, need = self.dialect, self.needs[column.name]
         items: list[ColumnElement[Any]] = []
-        if "distinct" in need:
+        if "distinct" in need and distinct:
             items.append(sa.func.count(sa.distinct(self.col(column.name))).label(f"c{i}_distinct"))
         if "quantiles" in need and d.aggregate_quantiles:
             items.append(d.quantiles(self.value(column), QUANTILE_LEVELS).label(f"c{i}_quantiles"))
@@ -203,6 +207,10 @@ class ProfileQuery:
             items.append(sa.func.count(col).label(f"c{i}_non_null"))
             if not d.separate_serial_pass:
                 items += self._serial_items(i, column)
+            elif "distinct" in need and column.category == BOOLEAN:
+                bits = d.distinct_bitmap(col, 0)
+                if bits is not None:
+                    items.append(bits.label(f"c{i}_bits"))
             if "min" in need:
                 items.append(sa.func.min(v).label(f"c{i}_min"))
             if "max" in need:
@@ -227,13 +235,19 @@ class ProfileQuery:
         centers: Mapping[str, Center],
         max_rows: int,
         all_finite: frozenset[str] = frozenset(),
+        bitmaps: Mapping[str, int] | None = None,
     ) -> list[Select[Any]]:
-        """Histogram counts for ``edges`` and sums of deviations from ``centers``
-        (column -> per-group center) for the second moment. Columns in ``all_finite``
-        held no NaN or infinity in statement 1."""
+        """Histogram counts for ``edges``, the second moment around ``centers``
+        (column -> per-group center), and distinct bitmaps of small-range integer
+        columns (column -> smallest value). Columns in ``all_finite`` held no NaN or
+        infinity in statement 1."""
         d = self.dialect
         items: list[ColumnElement[Any]] = []
         for i, column in enumerate(self.request.columns):
+            if bitmaps and column.name in bitmaps:
+                bits = d.distinct_bitmap(self.col(column.name), bitmaps[column.name])
+                if bits is not None:
+                    items.append(bits.label(f"c{i}_bits"))
             column_edges, center = edges.get(column.name), centers.get(column.name)
             if not column_edges and center is None:
                 continue
@@ -242,9 +256,9 @@ class ProfileQuery:
             if column_edges:
                 items += d.histogram_aggregates(v, column_edges, f"c{i}_h", max_rows)
             if center is not None:
-                dev = d.deviation(v, self._group_constant(center), center.integer)
-                items.append(d.sum(dev).label(f"c{i}_d1"))
-                items.append(d.sum(dev * dev).label(f"c{i}_d2"))
+                items += d.second_moment_aggregates(
+                    v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
+                )
         return self._chunked(items) if items else []
 
     def needs_distribution_pass(self) -> bool:
@@ -257,7 +271,9 @@ class ProfileQuery:
         """A per-group constant: the value itself, or CASE over the group key."""
 
         def constant(value: float | int) -> ColumnElement[Any]:
-            return sa.literal(int(value)) if center.integer else self.dialect._float(value)
+            if center.integer:
+                return sa.literal(int(value))
+            return self.dialect._float(math.ldexp(value, -center.scale))
 
         if self.request.group_by is None:
             return constant(center.values[None])
@@ -269,15 +285,15 @@ class ProfileQuery:
         return sa.case(*whens, else_=sa.null())
 
     # --- statement 3: serial aggregates ---------------------------------------------------
-    def serial_statements(self, skip: frozenset[int] = frozenset()) -> list[Select[Any]]:
-        """Distinct counts and quantiles, when the dialect keeps them apart (columns in
-        ``skip`` are known not to need them, e.g. all null)."""
+    def serial_statements(self, known_distinct: frozenset[int] = frozenset()) -> list[Select[Any]]:
+        """Distinct counts and quantiles, when the dialect keeps them apart. Columns in
+        ``known_distinct`` (by index) have their distinct count from the cheaper
+        statements already (all null, one value, a bitmap)."""
         if not self.dialect.separate_serial_pass:
             return []
         items: list[ColumnElement[Any]] = []
         for i, column in enumerate(self.request.columns):
-            if i not in skip:
-                items += self._serial_items(i, column)
+            items += self._serial_items(i, column, distinct=i not in known_distinct)
         return self._chunked(items) if items else []
 
     # --- statement 4: values -------------------------------------------------------------
@@ -331,6 +347,26 @@ class ProfileQuery:
     @staticmethod
     def read(row: Mapping[str, Any], label: str) -> Any:
         return to_python(row.get(label))
+
+
+def bitmap_low(column: ColumnInfo, low: Any, high: Any) -> int | None:
+    """The offset for a distinct bitmap of an integer column with values in
+    [low, high], or None when the range does not fit 64 bits."""
+    integers = all(isinstance(x, int) and not isinstance(x, bool) for x in (low, high))
+    if column.floating or column.category != NUMERIC or not integers or high - low > 63:
+        return None
+    return int(low)
+
+
+def deviation_scale(low: float, high: float) -> int:
+    """The power of two that keeps squared deviations of values in [low, high]
+    inside float range: 0 for everything but extreme magnitudes or spreads."""
+    magnitude = max(abs(low), abs(high))
+    if magnitude > 2.0**400:
+        return min(math.frexp(magnitude)[1], 1000)
+    if 0 < high - low < 2.0**-400:
+        return max(math.frexp(high - low)[1], -1000)
+    return 0
 
 
 def exact_integer_center(low: Any, high: Any, mean: float) -> int | None:
