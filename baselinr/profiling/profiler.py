@@ -100,6 +100,13 @@ def profile_groups(
     }
     max_rows = sum(int(row.get("rows") or 0) for row in merged.values())
 
+    if max_rows == 0:  # nothing to histogram, count or sort
+        for cols in partial.values():
+            for column in columns:
+                if "top_values" in query.needs[column.name]:
+                    cols[column.name]["top_values"] = []
+        return _profiles(request, merged, partial, {}), run.count
+
     # Statement 2: histograms against fixed edges and the second moment around the mean.
     edges = _histogram_edges(query, partial)
     centers = _centers(query, partial)
@@ -150,6 +157,15 @@ def profile_groups(
         if not dialect.aggregate_quantiles:
             _window_quantiles(query, run, fields)
 
+    return _profiles(request, merged, partial, edges), run.count
+
+
+def _profiles(
+    request: ProfileRequest,
+    merged: Mapping[Any, Mapping[str, Any]],
+    partial: Mapping[Any, Mapping[str, dict[str, Any]]],
+    edges: Mapping[str, tuple[float, ...]],
+) -> dict[Any, TableProfile]:
     profiles = {}
     for group, cols in partial.items():
         rows = int(merged[group].get("rows") or 0)
@@ -157,15 +173,15 @@ def profile_groups(
         profiles[group] = build_profile(
             request.table,
             rows,
-            columns,
+            request.columns,
             states,
             request.metrics,
             sample_fraction=request.sampling.fraction
             if request.sampling and request.sampling.enabled
             else None,
-            histogram_edges=edges,
+            histogram_edges=dict(edges),
         )
-    return profiles, run.count
+    return profiles
 
 
 def _first(rows: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any]:
