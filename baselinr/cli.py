@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from baselinr.config import load_config
-from baselinr.errors import BaselinrError
+from baselinr.errors import BaselinrError, UsageError
 
 console = Console(stderr=True)
 out = Console()
@@ -112,7 +112,7 @@ def profile(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
         plan = runner.plan(tables=tables or None)
         _warn(plan.warnings)
         if tables and not plan.decisions:
-            raise BaselinrError(f"no configured table matches {', '.join(tables)}")
+            raise UsageError(f"no configured table matches {', '.join(tables)}")
         result = _execute_with_progress(runner, plan, quiet=as_json)
     finally:
         runner.context.close()
@@ -335,7 +335,7 @@ def demo(directory: Path, engine: str, force: bool) -> None:
     try:
         built = build_demo(directory, engine=engine, force=force)
     except FileExistsError as exc:
-        raise BaselinrError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     total = sum(built.rows.values())
     rows = ", ".join(f"{k} {v:,}" for k, v in built.rows.items())
     out.print(f"Built {built.warehouse} ({total:,} rows: {rows})")
