@@ -57,7 +57,6 @@ _NUMERIC_WORDS = (
     "DOUBLE",
     "REAL",
     "SERIAL",
-    "MONEY",
 )
 _FLOAT_WORDS = ("FLOAT", "DOUBLE", "REAL", "NUMERIC", "DECIMAL", "NUMBER")
 _STRING_WORDS = ("CHAR", "TEXT", "STRING", "CLOB", "UUID", "CITEXT", "NAME", "ENUM")
@@ -78,6 +77,8 @@ _OTHER_WORDS = (
     "XML",
     "INET",
     "BIT",
+    "MONEY",  # Postgres: no arithmetic with numbers, and drivers return it as text
+    "RANGE",  # int4range, daterange, ...
 )
 
 
@@ -240,7 +241,12 @@ class Dialect:
         return sa.func.sum(col)
 
     def length(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
-        return sa.func.length(col)
+        """Characters in the text of a value (uuid and enum columns included)."""
+        return sa.func.length(sa.cast(col, sa.Text))
+
+    def comparable(self, col: ColumnElement[Any], type_name: str) -> ColumnElement[Any]:
+        """A string column as min() and max() can take it."""
+        return col
 
     def as_text(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Text)

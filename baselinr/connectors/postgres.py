@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlalchemy.sql.selectable import FromClause
 
-from baselinr.connectors.base import Dialect, Sampled, binary_scaled
+from baselinr.connectors.base import ColumnInfo, Dialect, Sampled, binary_scaled
 from baselinr.errors import ProfilingError
+from baselinr.profiling.metrics import STRING
 
 _FLOAT_ARRAY = postgresql.ARRAY(postgresql.DOUBLE_PRECISION)
 _NUMERIC_ARRAY = postgresql.ARRAY(sa.Numeric())
@@ -39,6 +40,25 @@ _LIST_TABLES = sa.text(
 )
 
 
+# Column names and the types Postgres itself prints (the inspector reports types it
+# does not know, like point or xml, as NullType); domains as their base type, enums
+# marked as such.
+_LIST_COLUMNS = sa.text(
+    """
+    SELECT a.attname,
+           CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod)
+                ELSE format_type(a.atttypid, a.atttypmod) END,
+           t.typtype = 'e'
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+    WHERE n.nspname = :schema AND c.relname = :table AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum
+    """
+)
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     # count(DISTINCT ...) and percentile_cont() keep a whole statement on one core;
@@ -56,6 +76,19 @@ class PostgresDialect(Dialect):
         schema = schema or self.default_schema(conn)
         return [row[0] for row in conn.execute(_LIST_TABLES, {"schema": schema})]
 
+    def list_columns(self, conn: Connection, schema: str | None, table: str) -> list[ColumnInfo]:
+        schema = schema or self.default_schema(conn)
+        rows = conn.execute(_LIST_COLUMNS, {"schema": schema, "table": table}).all()
+        if not rows:
+            raise sa.exc.NoSuchTableError(f"{schema}.{table}")
+        columns = []
+        for name, type_name, is_enum in rows:
+            info = self._column_info(name, type_name)
+            if is_enum:  # ordered labels: profiled like strings
+                info = ColumnInfo(name, type_name, STRING)
+            columns.append(info)
+        return columns
+
     def database_name(self, conn: Connection) -> str:
         return str(conn.execute(sa.text("SELECT current_database()")).scalar())
 
@@ -67,7 +100,12 @@ class PostgresDialect(Dialect):
         return sa.cast(col, postgresql.DOUBLE_PRECISION)
 
     def length(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
-        return sa.func.char_length(col)
+        # no char_length(uuid) or (enum); the cast is free for text columns
+        return sa.func.char_length(sa.cast(col, sa.Text))
+
+    def comparable(self, col: ColumnElement[Any], type_name: str) -> ColumnElement[Any]:
+        # there is no min(uuid); its text (lowercase hex) sorts the same way
+        return sa.cast(col, sa.Text) if type_name.upper().startswith("UUID") else col
 
     def histogram_aggregates(
         self, value: ColumnElement[Any], edges: Sequence[float], label: str, max_rows: int

@@ -31,7 +31,7 @@ from sqlalchemy.sql.selectable import FromClause, Select
 from baselinr.catalog import TableRef
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.connectors import ColumnInfo, Dialect
-from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS, metrics_for
+from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS, STRING, metrics_for
 
 # Expressions per statement before we split by columns. Postgres allows 1664 target
 # entries and SQLite 2000 result columns; stay well under both.
@@ -149,6 +149,8 @@ class ProfileQuery:
         col = self.col(column.name)
         if column.floating and not all_finite:
             return sa.case((self.dialect.finite(col), col), else_=sa.null())
+        if column.category == STRING:
+            return self.dialect.comparable(col, column.type_name)
         return col
 
     def _partition_filter(self, partition: PartitionConfig) -> ColumnElement[bool] | None:
