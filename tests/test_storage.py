@@ -107,22 +107,26 @@ def test_create_tables_false_on_an_empty_database_is_a_clear_error(tmp_path: Pat
         Storage.open(config)
 
 
-def _open_in_process(url: str) -> str | None:
-    engine = sa.create_engine(url)
+def _open_in_process(url: str, start: float) -> str | None:
+    time.sleep(max(0.0, start - time.time()))  # all at once
+    storage = Storage.open(StorageConfig.model_validate({"connection": {"url": url}}))
     try:
-        Storage.from_engine(engine)
-        return migrate.current_revision(engine)
+        return migrate.current_revision(storage.engine)
     finally:
-        engine.dispose()
+        storage.engine.dispose()
 
 
-def test_concurrent_first_use_from_several_processes(storage_url: str) -> None:
+@pytest.mark.parametrize("attempt", range(2))
+def test_concurrent_first_use_from_several_processes(
+    tmp_path: Path, storage_url: str, attempt: int
+) -> None:
     """Dagster starts runs in parallel: every process must find the tables, whoever
-    creates them."""
+    creates them (the SQLite case failed now and then before the write lock)."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(3) as pool:
-        revisions = pool.map(_open_in_process, [storage_url] * 3)
-    assert revisions == [migrate.head_revision()] * 3
+    with context.Pool(4) as pool:
+        start = time.time() + 1.5  # after the interpreters have started
+        revisions = pool.starmap(_open_in_process, [(storage_url, start)] * 4)
+    assert revisions == [migrate.head_revision()] * 4
 
 
 # --- atomic runs -------------------------------------------------------------------------
