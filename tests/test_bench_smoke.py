@@ -27,7 +27,9 @@ def test_profile_bench_runs(pg_server: Any) -> None:
     rows = {
         m.group(1): (int(m.group(2).replace(",", "")), int(m.group(3)))
         for m in re.finditer(
-            r"^(postgres|sqlite)\s+([\d,]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)$", done.stdout, re.M
+            r"^(postgres|sqlite)\s+([\d,]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)$",
+            done.stdout,
+            re.M,
         )
     }
     assert rows == {"postgres": (3000, 3), "sqlite": (3000, 2)}, done.stdout
