@@ -1,4 +1,5 @@
-"""Run the profile statements for one table and turn their rows into column states."""
+"""Run the profile statements for one table (or its groups) and turn their rows into
+column states; what statement 1 found decides what the later statements ask."""
 
 import math
 from collections import defaultdict
@@ -21,7 +22,13 @@ from baselinr.profiling.query import (
     exact_integer_center,
     to_python,
 )
-from baselinr.profiling.state import ColumnState, Histogram
+from baselinr.profiling.readback import (
+    bitmap_from_row,
+    distribution_from_row,
+    fields_from_row,
+    serial_from_row,
+)
+from baselinr.profiling.state import ColumnState
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ def profile_groups(
         for row in run.rows(stmt):
             merged[row.pop("g", None)].update(row)
     partial: dict[Any, dict[str, dict[str, Any]]] = {
-        group: {c.name: _fields_from_row(query, row, i, c) for i, c in enumerate(columns)}
+        group: {c.name: fields_from_row(query, row, i, c) for i, c in enumerate(columns)}
         for group, row in merged.items()
     }
     max_rows = sum(int(row.get("rows") or 0) for row in merged.values())
@@ -125,9 +132,9 @@ def profile_groups(
                 for i, column in enumerate(columns):
                     if column.name not in cols:
                         continue
-                    _bitmap_from_row(row, i, cols[column.name])
+                    bitmap_from_row(row, i, cols[column.name])
                     if f"c{i}_n2" in row:
-                        _distribution_from_row(
+                        distribution_from_row(
                             query, row, i, column, cols[column.name], edges, centers, max_rows
                         )
 
@@ -141,7 +148,7 @@ def profile_groups(
             cols = partial.get(row.pop("g", None), {})
             for i, column in enumerate(columns):
                 if column.name in cols:
-                    _serial_from_row(query, row, i, column, cols[column.name])
+                    serial_from_row(query, row, i, column, cols[column.name])
 
     # Statement 4: top values, and quantiles on dialects without an aggregate for them.
     if request.group_by is None and partial:
@@ -240,12 +247,6 @@ def _distinct_bitmaps(
     return bitmaps
 
 
-def _bitmap_from_row(row: Mapping[str, Any], i: int, f: dict[str, Any]) -> None:
-    bits = row.get(f"c{i}_bits")
-    if f"c{i}_bits" in row:
-        f["distinct"] = bin(int(bits or 0) % 2**64).count("1")
-
-
 def _histogram_edges(
     query: ProfileQuery, partial: Mapping[Any, Mapping[str, Mapping[str, Any]]]
 ) -> dict[str, tuple[float, ...]]:
@@ -303,40 +304,6 @@ def _centers(
     return centers
 
 
-def _distribution_from_row(
-    query: ProfileQuery,
-    row: Mapping[str, Any],
-    i: int,
-    column: ColumnInfo,
-    f: dict[str, Any],
-    edges: Mapping[str, tuple[float, ...]],
-    centers: Mapping[str, Center],
-    max_rows: int,
-) -> None:
-    counted = int(row[f"c{i}_n2"] or 0)
-    column_edges = edges.get(column.name)
-    if column_edges:
-        under, counts, over = query.dialect.histogram_counts(
-            row, f"c{i}_h", column_edges, max_rows, counted
-        )
-        f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
-    center = centers.get(column.name)
-    if center is not None and counted:
-        # None only if a NaN or infinity arrived after statement 1
-        moment = query.dialect.second_moment(row, f"c{i}_m", counted, center.scale)
-        f["m2"], f["m2_exponent"] = moment if moment is not None else (None, 0)
-
-
-def _serial_from_row(
-    query: ProfileQuery, row: Mapping[str, Any], i: int, column: ColumnInfo, f: dict[str, Any]
-) -> None:
-    if f"c{i}_distinct" in row:
-        f["distinct"] = int(query.read(row, f"c{i}_distinct") or 0)
-    values = row.get(f"c{i}_quantiles")
-    if values is not None:
-        f["quantiles"] = _quantile_dict(values)
-
-
 def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -> TableProfile:
     """Profile one table (all of it, a partition filter, or a sample)."""
     if request.group_by is not None:
@@ -351,49 +318,6 @@ def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -
         sample_fraction=profile.sample_fraction,
         histogram_edges=profile.histogram_edges,
     )
-
-
-def _fields_from_row(
-    query: ProfileQuery, row: Mapping[str, Any], i: int, column: ColumnInfo
-) -> dict[str, Any]:
-    need = query.needs[column.name]
-    read = query.read
-    f: dict[str, Any] = {"non_null": int(read(row, f"c{i}_non_null") or 0)}
-    if "distinct" in need:
-        # from this row, or later from a bitmap or the serial statement (0 stays for
-        # all-null columns)
-        f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
-        _bitmap_from_row(row, i, f)
-    if "min" in need:
-        f["min"] = read(row, f"c{i}_min")
-    if "max" in need:
-        f["max"] = read(row, f"c{i}_max")
-    if "moments" in need:
-        finite = int(read(row, f"c{i}_finite") or 0) if column.floating else f["non_null"]
-        f["finite_count"] = finite
-        f["sum"] = read(row, f"c{i}_sum") if finite else None
-        # the second moment comes from the distribution statement; none is needed for
-        # fewer than two values
-        f["m2"] = 0.0 if finite == 1 else None
-        f["non_finite"] = f["non_null"] - finite
-    if "zeros" in need:
-        f["zeros"] = int(read(row, f"c{i}_zeros") or 0)
-    if "lengths" in need:
-        f["length_min"] = read(row, f"c{i}_len_min")
-        f["length_max"] = read(row, f"c{i}_len_max")
-        length_sum = read(row, f"c{i}_len_sum")
-        f["length_sum"] = int(length_sum) if length_sum is not None else None
-    values = row.get(f"c{i}_quantiles")
-    if values is not None:
-        f["quantiles"] = _quantile_dict(values)
-    return f
-
-
-def _quantile_dict(values: Any) -> dict[str, float]:
-    return {
-        f"p{round(level * 100):02d}": float(to_python(v))
-        for level, v in zip(QUANTILE_LEVELS, values, strict=True)
-    }
 
 
 def _window_quantiles(
