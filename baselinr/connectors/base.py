@@ -251,6 +251,11 @@ class Dialect:
     def as_text(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Text)
 
+    def top_value(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A value as the top-values statement returns it (one type for all columns:
+        text; the profiler renders anything else as text)."""
+        return self.as_text(col)
+
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         raise NotImplementedError
 

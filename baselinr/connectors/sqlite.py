@@ -41,19 +41,10 @@ class SQLiteDialect(Dialect):
         # sum() raises on integer overflow; total() is always a float and never fails.
         return sa.func.total(col)
 
-    def as_text(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Text of a value; a REAL in the fewest digits that read back as the same
-        float (CAST(x AS TEXT) keeps 15, so distinct floats could look equal)."""
-
-        def digits(n: int) -> ColumnElement[Any]:
-            return sa.func.printf(f"%!.{n}g", col)
-
-        return sa.case(
-            (sa.func.typeof(col) != "real", sa.cast(col, sa.Text)),
-            (sa.cast(digits(15), sa.REAL) == col, digits(15)),
-            (sa.cast(digits(16), sa.REAL) == col, digits(16)),
-            else_=digits(17),
-        )
+    def top_value(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        # SQLite's UNION ALL keeps each value's own type, so a REAL comes back as the
+        # float itself (CAST(x AS TEXT) keeps 15 digits; printf is not exact either)
+        return col
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         raise NotImplementedError("SQLite quantiles come from a window query")

@@ -157,7 +157,9 @@ def profile_groups(
         if top is not None:
             found: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for row in run.rows(top):
-                found[int(row["i"])].append({"value": row["value"], "count": int(row["n"])})
+                found[int(row["i"])].append(
+                    {"value": as_text(row["value"]), "count": int(row["n"])}
+                )
             for i, column in enumerate(columns):
                 if "top_values" in query.needs[column.name]:
                     fields[column.name]["top_values"] = found.get(i, [])
@@ -165,6 +167,13 @@ def profile_groups(
             _window_quantiles(query, run, fields)
 
     return _profiles(request, merged, partial, edges), run.count
+
+
+def as_text(value: Any) -> str:
+    """A top value as text: floats in the fewest digits that read back the same."""
+    if isinstance(value, str):
+        return value
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _profiles(

@@ -307,7 +307,7 @@ class ProfileQuery:
                 continue
             col = self.col(column.name)
             n = sa.func.count().label("n")
-            text = d.as_text(col)
+            text = d.top_value(col)
             inner = (
                 sa.select(sa.literal(i).label("i"), text.label("value"), n)
                 .select_from(self.source)
