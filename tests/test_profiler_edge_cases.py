@@ -299,6 +299,28 @@ def test_merged_partitions_equal_a_full_profile(warehouse: sa.Engine, seed: int)
         assert not check_column(column, merged, [r[column] for r in rows])
 
 
+def test_groups_of_one_value_and_of_nulls_merge_to_the_full_profile(warehouse: sa.Engine) -> None:
+    """A group with one value has no spread and no center for statement 2: its M2 of
+    0 must survive (found by the incremental branch's property test)."""
+    rows = [
+        {"part": "a", "y": 0.0},
+        {"part": "a", "y": 0.0},
+        {"part": "b", "y": 0.0},
+        {"part": "c", "y": None},
+        {"part": "d", "y": 4.0},
+        {"part": "d", "y": 1.0},
+    ]
+    create_table(warehouse, "few", [("part", sa.Text()), ("y", sa.Double())], rows)
+    names = ["stddev", "mean", "count", "histogram", "sum"]
+    groups = profile_by_group(warehouse, "few", "part", names)
+    assert groups["b"].column("y").state.m2 == 0.0
+    assert groups["c"].column("y").state.m2 is None
+    merged = _merged_metrics(groups, "y", names)
+    full, _ = profile(warehouse, "few", names)
+    assert merged == full.column("y").metrics
+    assert merged["stddev"] == pytest.approx(reference([r["y"] for r in rows])["stddev"], rel=1e-12)
+
+
 def test_merge_keeps_variances_beyond_float_range(warehouse: sa.Engine) -> None:
     """M2 of values near 1e300 does not fit a float (~1e600): partition states keep
     it scaled, and merging them still gives the exact standard deviation."""

@@ -16,7 +16,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
 
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
 
@@ -60,7 +59,7 @@ class ConnectionConfig(_Model):
         if self.type is None and self.url is None:
             raise ValueError("set either 'type' (with its fields) or 'url'")
         if self.url is not None and self.type is None:
-            scheme = make_url(self.url.get_secret_value()).drivername
+            scheme = _url_scheme(self.url.get_secret_value())
             object.__setattr__(self, "type", infer_type_from_url(scheme))
         if self.url is None and self.type in ("sqlite", "duckdb") and not self.filepath:
             raise ValueError(f"type '{self.type}' needs 'filepath'")
@@ -72,6 +71,8 @@ class ConnectionConfig(_Model):
 def _url_scheme(url: str) -> str:
     """The dialect part of a SQLAlchemy URL. The URL itself never appears in the
     message (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+
     try:
         parsed = make_url(url)
     except Exception:  # ArgumentError, or ValueError for a port that is not a number

@@ -128,14 +128,24 @@ def profile_groups(
         stmts = query.distribution_statements(edges, centers, max_rows, all_finite, bitmaps)
         for stmt in stmts:
             for row in run.rows(stmt):
-                cols = partial.get(row.pop("g", None), {})
+                group = row.pop("g", None)
+                cols = partial.get(group, {})
                 for i, column in enumerate(columns):
                     if column.name not in cols:
                         continue
                     bitmap_from_row(row, i, cols[column.name])
                     if f"c{i}_n2" in row:
+                        center = centers.get(column.name)
                         distribution_from_row(
-                            query, row, i, column, cols[column.name], edges, centers, max_rows
+                            query,
+                            row,
+                            i,
+                            column,
+                            cols[column.name],
+                            edges,
+                            # groups of one value have no center: their m2 is 0 already
+                            center if center and group in center.values else None,
+                            max_rows,
                         )
 
     # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart

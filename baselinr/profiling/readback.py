@@ -59,7 +59,7 @@ def distribution_from_row(
     column: ColumnInfo,
     f: dict[str, Any],
     edges: Mapping[str, tuple[float, ...]],
-    centers: Mapping[str, Center],
+    center: Center | None,
     max_rows: int,
 ) -> None:
     counted = int(row[f"c{i}_n2"] or 0)
@@ -69,7 +69,6 @@ def distribution_from_row(
             row, f"c{i}_h", column_edges, max_rows, counted
         )
         f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
-    center = centers.get(column.name)
     if center is not None and counted:
         # None only if a NaN or infinity arrived after statement 1
         moment = query.dialect.second_moment(row, f"c{i}_m", counted, center.scale)
