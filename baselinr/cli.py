@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from baselinr.config import load_config
-from baselinr.errors import BaselinrError
+from baselinr.errors import BaselinrError, UsageError
 
 console = Console(stderr=True)
 out = Console()
@@ -31,7 +31,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # soft_wrap: one line however narrow the terminal; escape: names are not markup
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -113,7 +114,7 @@ def profile(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
         plan = runner.plan(tables=tables or None)
         _warn(plan.warnings)
         if tables and not plan.decisions:
-            raise BaselinrError(f"no configured table matches {', '.join(tables)}")
+            raise UsageError(f"no configured table matches {', '.join(tables)}")
         result = _execute_with_progress(runner, plan, quiet=as_json)
     finally:
         runner.context.close()
@@ -212,13 +213,15 @@ def _print_outcomes(result: Any) -> None:
         if hide_idle and o in idle:
             continue
         table.add_row(
-            o.decision.qualified,
+            escape(o.decision.qualified),
             o.action,
             _status_text(o),
             f"{o.row_count:,}" if o.row_count is not None else "",
             str(len(o.profile.columns)) if o.profile else "",
             f"{o.duration_seconds:.2f}s" if o.status in ("completed", "failed") else "",
-            (o.run_id or "")[:12] if o.status == "completed" else (o.error or o.decision.reason),
+            (o.run_id or "")[:12]
+            if o.status == "completed"
+            else escape(o.error or o.decision.reason),
         )
     if table.rows:
         out.print(table)
@@ -311,7 +314,7 @@ def _print_drift_line(result: Any, config_path: Path) -> None:
 
 def _warn(warnings: Any) -> None:
     for w in warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
 
 
 # --- status --------------------------------------------------------------------------------
@@ -359,13 +362,13 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
         label = f"[{style}]{state}[/]" + (" (stale: killed?)" if run["stale"] else "")
         table.add_row(
             run["started_at"].strftime("%m-%d %H:%M:%S"),
-            ".".join(p for p in (run["schema_name"], run["table_name"]) if p),
+            escape(".".join(p for p in (run["schema_name"], run["table_name"]) if p)),
             run["action"],
             label,
             f"{run['row_count']:,}" if run["row_count"] is not None else "",
             f"{run['rows_scanned']:,}" if run["rows_scanned"] is not None else "",
             took,
-            run["run_id"][:12] if state != "failed" else _one_line(run["error"] or ""),
+            run["run_id"][:12] if state != "failed" else escape(_one_line(run["error"] or "")),
         )
     out.print(table)
 
@@ -409,7 +412,9 @@ def tables(config_path: Path, as_json: bool) -> None:
     table.add_column("Tables")
     for e in catalog.entries:
         table.add_row(
-            str(e.index), e.entry.name or e.entry.selector, ", ".join(map(str, e.tables)) or "-"
+            str(e.index),
+            escape(e.entry.name or e.entry.selector),
+            escape(", ".join(map(str, e.tables))) or "-",
         )
     out.print(table)
 
@@ -438,7 +443,7 @@ def demo(directory: Path, engine: str, force: bool) -> None:
     try:
         built = build_demo(directory, engine=engine, force=force)
     except FileExistsError as exc:
-        raise BaselinrError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     total = sum(built.rows.values())
     rows = ", ".join(f"{k} {v:,}" for k, v in built.rows.items())
     out.print(f"Built {built.warehouse} ({total:,} rows: {rows})")

@@ -24,36 +24,36 @@ ORDER_DAYS = 30
 metadata = sa.MetaData()
 customers = sa.Table(
     "customers", metadata,
-    sa.Column("customer_id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("name", sa.String(80)),
     sa.Column("email", sa.String(120)),
     sa.Column("country", sa.String(2)),
     sa.Column("signup_date", sa.Date),
-    sa.Column("lifetime_value", sa.Float),
+    sa.Column("lifetime_value", sa.Double),
     sa.Column("is_active", sa.Boolean),
 )  # fmt: skip
 products = sa.Table(
     "products", metadata,
-    sa.Column("product_id", sa.Integer, primary_key=True),
+    sa.Column("product_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("name", sa.String(80)),
     sa.Column("category", sa.String(20)),
-    sa.Column("price", sa.Float),
+    sa.Column("price", sa.Double),
     sa.Column("in_stock", sa.Boolean),
 )  # fmt: skip
 orders = sa.Table(
     "orders", metadata,
-    sa.Column("order_id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("customer_id", sa.Integer),
     sa.Column("product_id", sa.Integer),
     sa.Column("order_date", sa.Date),
     sa.Column("quantity", sa.Integer),
-    sa.Column("amount", sa.Float),
-    sa.Column("discount", sa.Float),
+    sa.Column("amount", sa.Double),
+    sa.Column("discount", sa.Double),
     sa.Column("status", sa.String(16)),
 )  # fmt: skip
 events = sa.Table(
     "events", metadata,
-    sa.Column("event_id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("customer_id", sa.Integer),
     sa.Column("event_type", sa.String(20)),
     sa.Column("event_ts", sa.DateTime),
@@ -200,6 +200,8 @@ def _copy_csv(conn: sa.Connection, table: sa.Table, data: list[dict[str, Any]]) 
         writer.writerows(data)
         path = f.name
     try:
-        conn.execute(sa.text(f"COPY {table.name} FROM '{path}' (HEADER)"))
+        name = conn.dialect.identifier_preparer.format_table(table)
+        literal = "'" + path.replace("'", "''") + "'"
+        conn.exec_driver_sql(f"COPY {name} FROM {literal} (HEADER)")
     finally:
         Path(path).unlink()

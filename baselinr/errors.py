@@ -16,6 +16,12 @@ class ConfigError(BaselinrError):
     exit_code = 2
 
 
+class UsageError(BaselinrError):
+    """A command was asked for something it cannot do (an unknown --table)."""
+
+    exit_code = 2
+
+
 class WarehouseUnavailableError(BaselinrError):
     """A database (warehouse or storage) could not be reached."""
 

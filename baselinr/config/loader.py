@@ -76,20 +76,58 @@ def parse_config(
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: the top level must be a mapping of keys, not {_kind(raw)}")
+    data: Any = raw
     try:
         data = _interpolate(raw, env, ())
         _apply_overrides(data, env)
         _resolve_paths(data, file.resolve().parent)
         config = model.model_validate(data)
     except ConfigError as exc:
-        raise ConfigError(f"invalid config {file}: {exc}") from None
+        message = f"invalid config {file}: {exc}"
     except ValidationError as exc:
-        raise ConfigError(f"invalid config {file}:\n{format_validation_error(exc)}") from None
+        message = f"invalid config {file}:\n{format_validation_error(exc)}"
     except (TypeError, ValueError, RecursionError) as exc:
-        raise ConfigError(f"invalid config {file}: {exc}") from None
-    if isinstance(config, BaselinrConfig):
-        config._path = file.resolve()
-    return config
+        message = f"invalid config {file}: {exc}"
+    else:
+        if isinstance(config, BaselinrConfig):
+            config._path = file.resolve()
+        return config
+    raise ConfigError(_redact(message, [raw, data])) from None
+
+
+# --- never a password in a message ---------------------------------------------------------
+
+_URL_PASSWORD = re.compile(r"://[^/:@\s]*:([^@\s]+)@")
+
+
+def _secrets(node: Any, found: set[str], seen: set[int], depth: int = 0) -> None:
+    if depth > 50 or id(node) in seen:  # aliases: each container once
+        return
+    if isinstance(node, dict):
+        seen.add(id(node))
+        for key, value in node.items():
+            if isinstance(value, str) and str(key).lower() in ("password", "url"):
+                if str(key).lower() == "password":
+                    found.add(value)
+                found.update(m.group(1) for m in _URL_PASSWORD.finditer(value))
+            _secrets(value, found, seen, depth + 1)
+    elif isinstance(node, list):
+        seen.add(id(node))
+        for value in node:
+            _secrets(value, found, seen, depth + 1)
+
+
+def _redact(message: str, documents: list[Any]) -> str:
+    """Whatever a validator echoes (a bad value, a URL, an unknown name), the
+    passwords in the document (``password`` keys, passwords in URLs) become ***."""
+    found: set[str] = set()
+    seen: set[int] = set()
+    for document in documents:
+        _secrets(document, found, seen)
+    for secret in sorted(found, key=len, reverse=True):
+        if len(secret) >= 3:
+            message = message.replace(secret, "***")
+    return message
 
 
 def _kind(value: Any) -> str:
@@ -97,6 +135,10 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, str):
         return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
     return f"a {type(value).__name__}"
 
 
@@ -110,11 +152,21 @@ def dotted(loc: tuple[Any, ...]) -> str:
 # --- ${VAR} -------------------------------------------------------------------------
 
 
-def _interpolate(value: Any, env: Mapping[str, str], loc: tuple[Any, ...]) -> Any:
+# YAML aliases can make a small file expand exponentially ("billion laughs").
+MAX_VALUES = 100_000
+
+
+def _interpolate(
+    value: Any, env: Mapping[str, str], loc: tuple[Any, ...], budget: list[int] | None = None
+) -> Any:
+    budget = [MAX_VALUES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError(f"more than {MAX_VALUES:,} values (YAML aliases expanding?)")
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, (*loc, k)) for k, v in value.items()}
+        return {k: _interpolate(v, env, (*loc, k), budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, env, (*loc, i)) for i, v in enumerate(value)]
+        return [_interpolate(v, env, (*loc, i), budget) for i, v in enumerate(value)]
     if not isinstance(value, str) or "$" not in value:
         return value
 
@@ -179,7 +231,11 @@ def _set_path(data: Any, path: list[str], value: Any, name: str) -> None:
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """File paths in the config are relative to the config file, not the cwd."""
-    for section in (data.get("source"), (data.get("storage") or {}).get("connection")):
+    storage = data.get("storage")
+    for section in (
+        data.get("source"),
+        storage.get("connection") if isinstance(storage, dict) else None,
+    ):
         if not isinstance(section, dict):
             continue
         filepath = section.get("filepath")

@@ -49,17 +49,39 @@ class ConnectionConfig(_Model):
     credentials_path: str | None = None
     connect_args: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("url")
+    @classmethod
+    def _parsable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _url_scheme(value.get_secret_value())
+        return value
+
     @model_validator(mode="after")
     def _type_known(self) -> "ConnectionConfig":
         if self.type is None and self.url is None:
             raise ValueError("set either 'type' (with its fields) or 'url'")
         if self.url is not None and self.type is None:
-            object.__setattr__(self, "type", infer_type_from_url(self.url.get_secret_value()))
+            scheme = _url_scheme(self.url.get_secret_value())
+            object.__setattr__(self, "type", infer_type_from_url(scheme))
         if self.url is None and self.type in ("sqlite", "duckdb") and not self.filepath:
             raise ValueError(f"type '{self.type}' needs 'filepath'")
         if self.url is None and self.type == "postgres" and not self.database:
             raise ValueError("type 'postgres' needs 'database'")
         return self
+
+
+def _url_scheme(url: str) -> str:
+    """The dialect part of a SQLAlchemy URL. The URL itself never appears in the
+    message (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # ArgumentError, or ValueError for a port that is not a number
+        raise ValueError(
+            "'url' is not a valid SQLAlchemy URL (dialect+driver://user:password@host:port/db)"
+        ) from None
+    return parsed.drivername
 
 
 def infer_type_from_url(url: str) -> SourceType:

@@ -1,12 +1,14 @@
 """What every dialect module provides, and the defaults most SQL engines share.
 
 A dialect module subclasses ``Dialect`` and overrides only what differs: how to
-reflect columns, test a float for finiteness, sample a table, compute the second
-moment, or take quantiles. The profiler asks the dialect; it never checks names.
+reflect columns, test a float for finiteness, sample a table, count histogram bins,
+or take quantiles. The profiler asks the dialect; it never checks names.
 """
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -34,6 +36,18 @@ class Sampled:
     predicate: ColumnElement[bool] | None = None
 
 
+def binary_scaled(value: Decimal) -> tuple[float, int]:
+    """An exact decimal as (mantissa, even exponent): value = mantissa * 2**exponent,
+    for numbers outside float range."""
+    if value <= 0:
+        return 0.0, 0
+    exponent = int(value.adjusted() * 3.321928094887362)  # log2(10)
+    exponent -= exponent % 2
+    with localcontext() as ctx:
+        ctx.prec = 40
+        return float(value / Decimal(2) ** exponent), exponent
+
+
 _NUMERIC_WORDS = (
     "INT",
     "NUMERIC",
@@ -43,7 +57,6 @@ _NUMERIC_WORDS = (
     "DOUBLE",
     "REAL",
     "SERIAL",
-    "MONEY",
 )
 _FLOAT_WORDS = ("FLOAT", "DOUBLE", "REAL", "NUMERIC", "DECIMAL", "NUMBER")
 _STRING_WORDS = ("CHAR", "TEXT", "STRING", "CLOB", "UUID", "CITEXT", "NAME", "ENUM")
@@ -64,6 +77,8 @@ _OTHER_WORDS = (
     "XML",
     "INET",
     "BIT",
+    "MONEY",  # Postgres: no arithmetic with numbers, and drivers return it as text
+    "RANGE",  # int4range, daterange, ...
 )
 
 
@@ -89,11 +104,12 @@ class Dialect:
     """SQL that differs between engines. The base class is ANSI-ish."""
 
     name: ClassVar[str] = "generic"
-    #: True when ``m2_expression`` works in one pass; False means the profiler
-    #: computes the centered second moment in its second pass.
-    one_pass_variance: ClassVar[bool] = True
     #: True when quantiles can be an aggregate in the select list.
     aggregate_quantiles: ClassVar[bool] = True
+    #: True to put the aggregates that cannot run in parallel (exact distinct counts,
+    #: ordered-set quantiles) in a statement of their own, so that the engine can
+    #: parallelise the scalar aggregates. False: one statement holds them all.
+    separate_serial_pass: ClassVar[bool] = False
 
     # --- reflection ---------------------------------------------------------------
     def default_schema(self, conn: Connection) -> str | None:
@@ -135,19 +151,110 @@ class Dialect:
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Float)
 
-    def m2_expression(self, col: ColumnElement[Any]) -> ColumnElement[Any] | None:
-        """Sum of squared deviations from the mean, computed stably in one pass."""
-        x = self.as_float(col)
-        return sa.func.var_pop(x) * sa.func.count(x)
+    def deviation(
+        self, col: ColumnElement[Any], center: ColumnElement[Any], integer: bool, scale: int = 0
+    ) -> ColumnElement[Any]:
+        """``(col - center) * 2**-scale`` as a float (``center`` comes scaled).
+
+        ``integer``: both are integers whose difference fits 64 bits, so subtract
+        exactly before converting (a float cast first would round beyond 2**53).
+        ``scale`` keeps squares of deviations inside float range for values beyond
+        1e120 or spreads below 1e-120; scaling by a power of two is exact."""
+        if integer:
+            return self.as_float(col - center)
+        if scale:
+            return self.as_float(col) * self._float(math.ldexp(1.0, -scale)) - self.as_float(center)
+        return self.as_float(col) - self.as_float(center)
+
+    def second_moment_aggregates(
+        self,
+        value: ColumnElement[Any],
+        center: ColumnElement[Any],
+        integer: bool,
+        scale: int,
+        label: str,
+    ) -> list[ColumnElement[Any]]:
+        """Aggregates from which ``second_moment`` reads M2, the sum of squared
+        deviations from the mean. Here: sums of deviations d from a center near the
+        mean and of d*d (M2 = S(d*d) - S(d)**2 / n), which keeps every digit where
+        sums of squares of the values (or var_pop in one pass) cancel them away."""
+        d = self.deviation(value, center, integer, scale)
+        return [self.sum(d).label(f"{label}_d1"), self.sum(d * d).label(f"{label}_d2")]
+
+    def second_moment(
+        self, row: Mapping[str, Any], label: str, counted: int, scale: int
+    ) -> tuple[float, int] | None:
+        """(m2, exponent) with M2 = m2 * 2**exponent, from ``second_moment_aggregates``
+        over ``counted`` values; None if a NaN or infinity got in."""
+        d1 = float(row[f"{label}_d1"] or 0.0)
+        d2 = float(row[f"{label}_d2"] or 0.0)
+        m2 = d2 - d1 * (d1 / counted)
+        if not math.isfinite(m2):
+            return None
+        return max(m2, 0.0), 2 * scale
+
+    def histogram_aggregates(
+        self, value: ColumnElement[Any], edges: Sequence[float], label: str, max_rows: int
+    ) -> list[ColumnElement[Any]]:
+        """Aggregates from which ``histogram_counts`` reads the bin counts of ``value``
+        against ``edges`` (numpy semantics: bins [e_k, e_k+1), the last one closed,
+        compared as floats). Here: cumulative counts below each edge, n+1 per column."""
+        x = self.as_float(value)
+        items: list[ColumnElement[Any]] = [
+            self.count_where(x < self._float(edges[0])).label(f"{label}_under")
+        ]
+        for k, edge in enumerate(edges[1:-1], start=1):
+            items.append(self.count_where(x < self._float(edge)).label(f"{label}_lt{k}"))
+        items.append(self.count_where(x <= self._float(edges[-1])).label(f"{label}_le"))
+        return items
+
+    def histogram_counts(
+        self,
+        row: Mapping[str, Any],
+        label: str,
+        edges: Sequence[float],
+        max_rows: int,
+        counted: int,
+    ) -> tuple[int, list[int], int]:
+        """(underflow, counts per bin, overflow) from a row of ``histogram_aggregates``;
+        ``counted`` is the number of non-null values the same statement saw."""
+        bins = len(edges) - 1
+        under = int(row[f"{label}_under"] or 0)
+        cumulative = [under] + [int(row[f"{label}_lt{k}"] or 0) for k in range(1, bins)]
+        cumulative.append(int(row[f"{label}_le"] or 0))
+        counts = [cumulative[k + 1] - cumulative[k] for k in range(bins)]
+        return under, counts, counted - cumulative[-1]
+
+    def _float(self, value: float) -> ColumnElement[Any]:
+        """A float constant typed as one, so that comparing an integer column with it
+        compares floats (an untyped literal may be read as an exact decimal)."""
+        return self.as_float(sa.literal(float(value)))
+
+    def distinct_bitmap(self, col: ColumnElement[Any], low: int) -> ColumnElement[Any] | None:
+        """An aggregate whose set bits are the distinct values of ``col - low`` (which
+        lie in 0..63), or None when the dialect has no bitwise OR aggregate. An exact
+        distinct count without a sort, for integer columns of small range and
+        booleans (``low`` 0, false/true as 0/1)."""
+        return None
 
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.func.sum(col)
 
     def length(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
-        return sa.func.length(col)
+        """Characters in the text of a value (uuid and enum columns included)."""
+        return sa.func.length(sa.cast(col, sa.Text))
+
+    def comparable(self, col: ColumnElement[Any], type_name: str) -> ColumnElement[Any]:
+        """A string column as min() and max() can take it."""
+        return col
 
     def as_text(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Text)
+
+    def top_value(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A value as the top-values statement returns it (one type for all columns:
+        text; the profiler renders anything else as text)."""
+        return self.as_text(col)
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         raise NotImplementedError

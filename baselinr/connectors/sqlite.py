@@ -12,15 +12,14 @@ from sqlalchemy.sql.selectable import FromClause
 from baselinr.connectors.base import Dialect, Sampled
 
 _MAX_DOUBLE = 1.7976931348623157e308
-# A fixed multiplicative hash of rowid: the same rows are chosen on every pass of a
-# profile (random() would pick different rows for the aggregate and histogram passes).
-_HASH_MULTIPLIER = 2654435761
-_HASH_MODULUS = 2147483647
+# Two rounds of a multiplicative hash of rowid (products stay below 2**62, where SQLite
+# integers are exact): the same rows on every pass of a profile (random() would pick
+# different rows for each statement), and a different, uncorrelated sample per seed.
+_HASH_ROUNDS = ((2654435761 % 2147483647, 2147483647), (1597334677, 2147483629))
 
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
-    one_pass_variance = False
     aggregate_quantiles = False
 
     def default_schema(self, conn: Connection) -> str | None:
@@ -38,17 +37,21 @@ class SQLiteDialect(Dialect):
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.REAL)
 
-    def m2_expression(self, col: ColumnElement[Any]) -> ColumnElement[Any] | None:
-        return None
-
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         # sum() raises on integer overflow; total() is always a float and never fails.
         return sa.func.total(col)
+
+    def top_value(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        # SQLite's UNION ALL keeps each value's own type, so a REAL comes back as the
+        # float itself (CAST(x AS TEXT) keeps 15 digits; printf is not exact either)
+        return col
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         raise NotImplementedError("SQLite quantiles come from a window query")
 
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
-        rowid: ColumnElement[int] = sa.literal_column("_rowid_")
-        bucket = (rowid * _HASH_MULTIPLIER + seed) % _HASH_MODULUS
-        return Sampled(table, bucket < int(fraction * _HASH_MODULUS))
+        bucket: ColumnElement[int] = sa.literal_column("_rowid_")
+        for multiplier, modulus in _HASH_ROUNDS:
+            bucket = ((bucket + seed % modulus) % modulus) * multiplier % modulus
+        modulus = _HASH_ROUNDS[-1][1]
+        return Sampled(table, bucket < int(fraction * modulus))

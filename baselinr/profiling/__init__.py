@@ -1,8 +1,8 @@
 """The push-down profiler.
 
 ``metrics`` (definitions) and ``state`` (mergeable aggregates) have no dependencies
-and are used by the config schema; the SQL lives in ``query`` and execution in
-``profiler`` — import those modules directly.
+and are used by the config schema; the SQL lives in ``query``, execution in
+``profiler`` and reading rows back in ``readback`` — import those modules directly.
 """
 
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS, Metric

@@ -5,7 +5,6 @@ The SQL for the partial aggregates lives in ``profiling/query.py`` and their mer
 rules in ``profiling/state.py``; a metric here is a pure function of that state.
 """
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,9 +49,7 @@ def _mean(s: ColumnState) -> float | None:
 
 
 def _stddev(s: ColumnState) -> float | None:
-    if s.finite_count is None or s.finite_count < 2 or s.m2 is None:
-        return None
-    return math.sqrt(max(s.m2, 0.0) / (s.finite_count - 1))
+    return s.stddev
 
 
 def _avg_length(s: ColumnState) -> float | None:
@@ -120,7 +117,7 @@ _DEFINITIONS = [
     Metric(
         "stddev",
         frozenset({NUMERIC}),
-        frozenset({"moments"}),
+        frozenset({"moments", "m2"}),
         _stddev,
         True,
         "sample standard deviation (n-1) of finite values; null below 2 values",

@@ -1,4 +1,5 @@
-"""Run the profile statements for one table and turn their rows into column states."""
+"""Run the profile statements for one table (or its groups) and turn their rows into
+column states; what statement 1 found decides what the later statements ask."""
 
 import math
 from collections import defaultdict
@@ -11,7 +12,22 @@ from sqlalchemy.engine import Connection
 from baselinr.catalog import TableRef
 from baselinr.connectors import ColumnInfo, Dialect
 from baselinr.profiling.metrics import QUANTILE_LEVELS, compute_metrics, metrics_for
-from baselinr.profiling.query import ProfileQuery, ProfileRequest, choose_edges, to_python
+from baselinr.profiling.query import (
+    Center,
+    ProfileQuery,
+    ProfileRequest,
+    bitmap_low,
+    choose_edges,
+    deviation_scale,
+    exact_integer_center,
+    to_python,
+)
+from baselinr.profiling.readback import (
+    bitmap_from_row,
+    distribution_from_row,
+    fields_from_row,
+    serial_from_row,
+)
 from baselinr.profiling.state import ColumnState
 
 
@@ -80,80 +96,102 @@ def profile_groups(
     run = _Counter(conn)
     columns = request.columns
 
-    # Statement 1: all scalar aggregates. Chunks (very wide tables) are joined by group.
+    # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
     for stmt in query.aggregate_statements():
         for row in run.rows(stmt):
             merged[row.pop("g", None)].update(row)
+    partial: dict[Any, dict[str, dict[str, Any]]] = {
+        group: {c.name: fields_from_row(query, row, i, c) for i, c in enumerate(columns)}
+        for group, row in merged.items()
+    }
+    max_rows = sum(int(row.get("rows") or 0) for row in merged.values())
 
-    partial: dict[Any, dict[str, dict[str, Any]]] = {}
-    for group, row in merged.items():
-        partial[group] = {}
-        for i, column in enumerate(columns):
-            partial[group][column.name] = _fields_from_row(query, row, i, column)
+    if max_rows == 0:  # nothing to histogram, count or sort
+        for cols in partial.values():
+            for column in columns:
+                if "top_values" in query.needs[column.name]:
+                    cols[column.name]["top_values"] = []
+        return _profiles(request, merged, partial, {}), run.count
 
-    # Histogram edges: fixed ones from state, otherwise from this profile's range.
-    edges: dict[str, tuple[float, ...]] = {}
-    for column in columns:
-        if "histogram" not in query.needs[column.name]:
-            continue
-        if column.name in request.histogram_edges:
-            edges[column.name] = tuple(request.histogram_edges[column.name])
-            continue
-        lows = [
-            float(p[column.name]["min"])
-            for p in partial.values()
-            if p[column.name].get("min") is not None
-        ]
-        highs = [
-            float(p[column.name]["max"])
-            for p in partial.values()
-            if p[column.name].get("max") is not None
-        ]
-        if lows and highs:
-            edges[column.name] = choose_edges(min(lows), max(highs), request.histogram_bins)
-
-    # Statement 2: histograms and (where the dialect has no stable variance) centered
-    # second moments around each group's mean.
-    means: dict[Any, dict[str, float]] = {}
-    if not dialect.one_pass_variance:
-        for group, cols in partial.items():
-            means[group] = {
-                name: f["sum"] / f["finite_count"]
-                for name, f in cols.items()
-                if f.get("finite_count") and f.get("sum") is not None
-            }
-    if query.needs_distribution_pass() and (edges or any(means.values())):
-        for stmt in query.distribution_statements(edges, means):
+    # Statement 2: histograms against fixed edges and the second moment around the mean.
+    edges = _histogram_edges(query, partial)
+    centers = _centers(query, partial)
+    all_finite = frozenset(
+        c.name
+        for c in columns
+        if all(cols[c.name].get("non_finite") == 0 for cols in partial.values())
+    )
+    known = _known_distinct(query, partial)
+    bitmaps = _distinct_bitmaps(query, partial, known)
+    if (query.needs_distribution_pass() and (edges or centers)) or bitmaps:
+        stmts = query.distribution_statements(edges, centers, max_rows, all_finite, bitmaps)
+        for stmt in stmts:
             for row in run.rows(stmt):
                 group = row.pop("g", None)
+                cols = partial.get(group, {})
                 for i, column in enumerate(columns):
-                    f = partial.get(group, {}).get(column.name)
-                    if f is None:
+                    if column.name not in cols:
                         continue
-                    if column.name in edges and f"c{i}_h_le" in row:
-                        f["histogram"] = query.histogram_from_row(
-                            row, i, edges[column.name], f.get("finite_count") or 0
+                    bitmap_from_row(row, i, cols[column.name])
+                    if f"c{i}_n2" in row:
+                        center = centers.get(column.name)
+                        distribution_from_row(
+                            query,
+                            row,
+                            i,
+                            column,
+                            cols[column.name],
+                            edges,
+                            # groups of one value have no center: their m2 is 0 already
+                            center if center and group in center.values else None,
+                            max_rows,
                         )
-                    if f"c{i}_c2" in row and f.get("finite_count"):
-                        c1 = float(row[f"c{i}_c1"] or 0.0)
-                        c2 = float(row[f"c{i}_c2"] or 0.0)
-                        f["m2"] = max(c2 - c1 * c1 / f["finite_count"], 0.0)
 
-    # Statement 3: top values, and quantiles on dialects without an aggregate for them.
+    # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart
+    # (and the distinct count is not known from the statements above).
+    known_distinct = frozenset(
+        i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps
+    ) | frozenset(i for i in range(len(columns)) if f"c{i}_bits" in _first(merged))
+    for stmt in query.serial_statements(known_distinct):
+        for row in run.rows(stmt):
+            cols = partial.get(row.pop("g", None), {})
+            for i, column in enumerate(columns):
+                if column.name in cols:
+                    serial_from_row(query, row, i, column, cols[column.name])
+
+    # Statement 4: top values, and quantiles on dialects without an aggregate for them.
     if request.group_by is None and partial:
         fields = partial[None]
         top = query.top_values_statement()
         if top is not None:
             found: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for row in run.rows(top):
-                found[int(row["i"])].append({"value": row["value"], "count": int(row["n"])})
+                found[int(row["i"])].append(
+                    {"value": as_text(row["value"]), "count": int(row["n"])}
+                )
             for i, column in enumerate(columns):
                 if "top_values" in query.needs[column.name]:
                     fields[column.name]["top_values"] = found.get(i, [])
         if not dialect.aggregate_quantiles:
             _window_quantiles(query, run, fields)
 
+    return _profiles(request, merged, partial, edges), run.count
+
+
+def as_text(value: Any) -> str:
+    """A top value as text: floats in the fewest digits that read back the same."""
+    if isinstance(value, str):
+        return value
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _profiles(
+    request: ProfileRequest,
+    merged: Mapping[Any, Mapping[str, Any]],
+    partial: Mapping[Any, Mapping[str, dict[str, Any]]],
+    edges: Mapping[str, tuple[float, ...]],
+) -> dict[Any, TableProfile]:
     profiles = {}
     for group, cols in partial.items():
         rows = int(merged[group].get("rows") or 0)
@@ -161,15 +199,128 @@ def profile_groups(
         profiles[group] = build_profile(
             request.table,
             rows,
-            columns,
+            request.columns,
             states,
             request.metrics,
             sample_fraction=request.sampling.fraction
             if request.sampling and request.sampling.enabled
             else None,
-            histogram_edges=edges,
+            histogram_edges=dict(edges),
         )
-    return profiles, run.count
+    return profiles
+
+
+def _first(rows: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any]:
+    return next(iter(rows.values()), {})
+
+
+def _known_distinct(
+    query: ProfileQuery, partial: Mapping[Any, Mapping[str, dict[str, Any]]]
+) -> frozenset[str]:
+    """Columns whose distinct count statement 1 settles in every group: no values
+    (0), or min == max with nothing non-finite (1). Their counts are set here."""
+    known = set()
+    for column in query.request.columns:
+        if "distinct" not in query.needs[column.name]:
+            continue
+        fields = [cols[column.name] for cols in partial.values()]
+        if all(f["non_null"] == 0 for f in fields):
+            known.add(column.name)
+        elif all(
+            f["non_null"] > 0
+            and f.get("min") is not None
+            and f.get("min") == f.get("max")
+            # a float column may hold NaN or infinities besides its finite min/max
+            and (not column.floating or f.get("non_finite") == 0)
+            for f in fields
+        ):
+            for f in fields:
+                f["distinct"] = 1
+            known.add(column.name)
+    return frozenset(known)
+
+
+def _distinct_bitmaps(
+    query: ProfileQuery,
+    partial: Mapping[Any, Mapping[str, Mapping[str, Any]]],
+    known: frozenset[str],
+) -> dict[str, int]:
+    """Integer columns of range < 64 whose distinct count statement 2 can take as a
+    bitmap (column -> smallest value), on dialects that keep distinct counts apart."""
+    if not query.dialect.separate_serial_pass:
+        return {}
+    bitmaps = {}
+    for column in query.request.columns:
+        if "distinct" not in query.needs[column.name] or column.name in known:
+            continue
+        lows = [c[column.name]["min"] for c in partial.values() if _has(c, column, "min")]
+        highs = [c[column.name]["max"] for c in partial.values() if _has(c, column, "max")]
+        if not lows or not highs:
+            continue
+        low = bitmap_low(column, min(lows), max(highs))
+        if (
+            low is not None
+            and query.dialect.distinct_bitmap(query.col(column.name), low) is not None
+        ):
+            bitmaps[column.name] = low
+    return bitmaps
+
+
+def _histogram_edges(
+    query: ProfileQuery, partial: Mapping[Any, Mapping[str, Mapping[str, Any]]]
+) -> dict[str, tuple[float, ...]]:
+    """Fixed edges from state where given, otherwise equal-width over this profile's
+    range (all groups together, so the groups' histograms can be merged)."""
+    edges: dict[str, tuple[float, ...]] = {}
+    for column in query.request.columns:
+        if "histogram" not in query.needs[column.name]:
+            continue
+        if column.name in query.request.histogram_edges:
+            edges[column.name] = tuple(query.request.histogram_edges[column.name])
+            continue
+        lows = [float(p[column.name]["min"]) for p in partial.values() if _has(p, column, "min")]
+        highs = [float(p[column.name]["max"]) for p in partial.values() if _has(p, column, "max")]
+        if lows and highs:
+            edges[column.name] = choose_edges(min(lows), max(highs), query.request.histogram_bins)
+    return edges
+
+
+def _has(fields: Mapping[str, Mapping[str, Any]], column: ColumnInfo, key: str) -> bool:
+    return fields[column.name].get(key) is not None
+
+
+def _centers(
+    query: ProfileQuery, partial: Mapping[Any, Mapping[str, Mapping[str, Any]]]
+) -> dict[str, Center]:
+    """Per column needing a second moment: each group's mean (the nearest integer for
+    integer columns whose deviations can be taken exactly)."""
+    centers: dict[str, Center] = {}
+    for column in query.request.columns:
+        if "m2" not in query.needs[column.name] or column.category != "numeric":
+            continue
+        means = {
+            group: float(cols[column.name]["sum"]) / cols[column.name]["finite_count"]
+            for group, cols in partial.items()
+            # one value has no spread: its m2 is 0 without asking
+            if cols[column.name].get("finite_count", 0) > 1
+            and cols[column.name].get("sum") is not None
+        }
+        if not means:
+            continue
+        lows = [c[column.name]["min"] for c in partial.values() if _has(c, column, "min")]
+        highs = [c[column.name]["max"] for c in partial.values() if _has(c, column, "max")]
+        integer = not column.floating and bool(lows) and bool(highs)
+        if integer:
+            low, high = min(lows), max(highs)
+            exact = {g: exact_integer_center(low, high, m) for g, m in means.items()}
+            if all(c is not None for c in exact.values()):
+                centers[column.name] = Center(
+                    {g: c for g, c in exact.items() if c is not None}, True
+                )
+                continue
+        scale = deviation_scale(float(min(lows)), float(max(highs))) if lows and highs else 0
+        centers[column.name] = Center(means, False, scale)
+    return centers
 
 
 def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -> TableProfile:
@@ -186,49 +337,6 @@ def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -
         sample_fraction=profile.sample_fraction,
         histogram_edges=profile.histogram_edges,
     )
-
-
-def _fields_from_row(
-    query: ProfileQuery, row: Mapping[str, Any], i: int, column: ColumnInfo
-) -> dict[str, Any]:
-    need = query.needs[column.name]
-    read = query.read
-    f: dict[str, Any] = {"non_null": int(read(row, f"c{i}_non_null") or 0)}
-    if "distinct" in need:
-        f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
-    if "min" in need:
-        f["min"] = read(row, f"c{i}_min")
-    if "max" in need:
-        f["max"] = read(row, f"c{i}_max")
-    if "moments" in need:
-        finite = int(read(row, f"c{i}_finite") or 0)
-        f["finite_count"] = finite
-        total = read(row, f"c{i}_sum")
-        f["sum"] = total if finite else None
-        if f"c{i}_m2" in row:
-            m2 = read(row, f"c{i}_m2")
-            f["m2"] = float(m2) if m2 is not None else (0.0 if finite else None)
-        elif finite:
-            f["m2"] = 0.0 if finite == 1 else None
-        f["non_finite"] = f["non_null"] - finite if column.floating else 0
-    if "zeros" in need:
-        f["zeros"] = int(read(row, f"c{i}_zeros") or 0)
-    if "lengths" in need:
-        f["length_min"] = read(row, f"c{i}_len_min")
-        f["length_max"] = read(row, f"c{i}_len_max")
-        length_sum = read(row, f"c{i}_len_sum")
-        f["length_sum"] = int(length_sum) if length_sum is not None else None
-    if "quantiles" in need and query.dialect.aggregate_quantiles:
-        values = row.get(f"c{i}_quantiles")
-        f["quantiles"] = _quantile_dict(values) if values is not None else None
-    return f
-
-
-def _quantile_dict(values: Any) -> dict[str, float]:
-    return {
-        f"p{round(level * 100):02d}": float(to_python(v))
-        for level, v in zip(QUANTILE_LEVELS, values, strict=True)
-    }
 
 
 def _window_quantiles(

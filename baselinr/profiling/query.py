@@ -1,14 +1,21 @@
 """The SQL of a profile: a small, fixed number of statements per table.
 
 1. **aggregates** — one ``SELECT`` with every scalar aggregate of every column
-   (counts, distinct counts, min/max, sum, second moment, lengths, and quantiles where
-   the dialect has an aggregate for them);
+   (counts, min/max, sums, lengths, zero counts; exact distinct counts and quantiles
+   too, unless the dialect wants them apart — see 3);
 2. **distribution** — only when needed: histogram counts against fixed bin edges, and
-   the centered second moment on dialects without a stable variance aggregate;
-3. **values** — only for ``top_values`` (and quantiles on SQLite).
+   the second moment as sums of deviations from the mean found by statement 1. Built
+   in aggregates (``var_pop``, ``stddev_samp``) lose digits when the mean is large
+   against the spread (mean 1e9, stddev 1e-3); deviations from a nearby center do not,
+   and integer deviations are taken exactly before any float conversion;
+3. **serial aggregates** — on dialects that want them apart (Postgres): exact distinct
+   counts and ordered-set quantiles, which keep a statement on one core, so that
+   statements 1 and 2 can use parallel workers;
+4. **values** — only for ``top_values`` (and quantiles on SQLite, by window functions).
 
-Each statement covers all columns (split into chunks only when a dialect limits the
-select list). Identifiers are always quoted by SQLAlchemy; no SQL is built from strings.
+The default metric set takes at most three statements, whatever the width of the
+table (each statement is split only when a dialect limits the select list).
+Identifiers are always quoted by SQLAlchemy; no SQL is built from strings.
 """
 
 import math
@@ -24,12 +31,13 @@ from sqlalchemy.sql.selectable import FromClause, Select
 from baselinr.catalog import TableRef
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.connectors import ColumnInfo, Dialect
-from baselinr.profiling.metrics import QUANTILE_LEVELS, metrics_for
-from baselinr.profiling.state import Histogram
+from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS, STRING, metrics_for
 
 # Expressions per statement before we split by columns. Postgres allows 1664 target
 # entries and SQLite 2000 result columns; stay well under both.
 MAX_SELECT_ITEMS = 1000
+# Integer deviations are exact when every |value - center| fits a signed 64-bit int.
+_EXACT_INTEGER_RANGE = 2**62
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,12 @@ class ProfileRequest:
         needs: set[str] = {"non_null"}
         for metric in metrics_for(column.category, self.metrics):
             needs |= metric.needs
-        if "histogram" in needs or "non_finite" in needs:
-            needs.add("moments")  # the finite count is part of the moments
+        if needs & {"histogram", "non_finite", "m2"}:
+            needs.add("moments")  # the finite count (and the mean) are part of the moments
         if "histogram" in needs and column.name not in self.histogram_edges:
             needs |= {"min", "max"}
+        if "m2" in needs:
+            needs |= {"min", "max"}  # whether integer deviations can be taken exactly
         if self.group_by is not None:
             needs -= {"quantiles", "top_values"}
         return frozenset(needs)
@@ -85,6 +95,17 @@ def to_python(value: Any) -> Any:
             return float(value)
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+@dataclass(frozen=True)
+class Center:
+    """Where statement 2 measures deviations from, per group: the mean, or for an
+    integer column the integer nearest to it (so ``value - center`` is exact).
+    Deviations are scaled by ``2**-scale`` (0 unless values are extreme)."""
+
+    values: Mapping[Any, float | int]
+    integer: bool
+    scale: int = 0
 
 
 class ProfileQuery:
@@ -122,11 +143,14 @@ class ProfileQuery:
     def col(self, name: str) -> ColumnElement[Any]:
         return self.source.c[name]
 
-    def value(self, column: ColumnInfo) -> ColumnElement[Any]:
-        """The column as used for numeric aggregates: NULL for NaN and infinities."""
+    def value(self, column: ColumnInfo, all_finite: bool = False) -> ColumnElement[Any]:
+        """The column as used for numeric aggregates: NULL for NaN and infinities
+        (``all_finite``: an earlier statement found none, so no test per row)."""
         col = self.col(column.name)
-        if column.floating:
+        if column.floating and not all_finite:
             return sa.case((self.dialect.finite(col), col), else_=sa.null())
+        if column.category == STRING:
+            return self.dialect.comparable(col, column.type_name)
         return col
 
     def _partition_filter(self, partition: PartitionConfig) -> ColumnElement[bool] | None:
@@ -163,6 +187,18 @@ class ProfileQuery:
         chunks = [items[i : i + MAX_SELECT_ITEMS] for i in range(0, len(items), MAX_SELECT_ITEMS)]
         return [self._select(chunk) for chunk in chunks or [[]]]
 
+    def _serial_items(
+        self, i: int, column: ColumnInfo, distinct: bool = True
+    ) -> list[ColumnElement[Any]]:
+        """Exact distinct count (unless known already) and aggregate quantiles."""
+        d, need = self.dialect, self.needs[column.name]
+        items: list[ColumnElement[Any]] = []
+        if "distinct" in need and distinct:
+            items.append(sa.func.count(sa.distinct(self.col(column.name))).label(f"c{i}_distinct"))
+        if "quantiles" in need and d.aggregate_quantiles:
+            items.append(d.quantiles(self.value(column), QUANTILE_LEVELS).label(f"c{i}_quantiles"))
+        return items
+
     # --- statement 1: aggregates ------------------------------------------------------
     def aggregate_statements(self) -> list[Select[Any]]:
         d = self.dialect
@@ -171,18 +207,20 @@ class ProfileQuery:
             need = self.needs[column.name]
             col, v = self.col(column.name), self.value(column)
             items.append(sa.func.count(col).label(f"c{i}_non_null"))
-            if "distinct" in need:
-                items.append(sa.func.count(sa.distinct(col)).label(f"c{i}_distinct"))
+            if not d.separate_serial_pass:
+                items += self._serial_items(i, column)
+            elif "distinct" in need and column.category == BOOLEAN:
+                bits = d.distinct_bitmap(col, 0)
+                if bits is not None:
+                    items.append(bits.label(f"c{i}_bits"))
             if "min" in need:
                 items.append(sa.func.min(v).label(f"c{i}_min"))
             if "max" in need:
                 items.append(sa.func.max(v).label(f"c{i}_max"))
             if "moments" in need:
                 items.append(d.sum(v).label(f"c{i}_sum"))
-                items.append(sa.func.count(v).label(f"c{i}_finite"))
-                m2 = d.m2_expression(v)
-                if m2 is not None:
-                    items.append(m2.label(f"c{i}_m2"))
+                if column.floating:
+                    items.append(sa.func.count(v).label(f"c{i}_finite"))
             if "zeros" in need:
                 items.append(d.count_where(col == 0).label(f"c{i}_zeros"))
             if "lengths" in need:
@@ -190,60 +228,77 @@ class ProfileQuery:
                 items.append(sa.func.min(length).label(f"c{i}_len_min"))
                 items.append(sa.func.max(length).label(f"c{i}_len_max"))
                 items.append(d.sum(length).label(f"c{i}_len_sum"))
-            if "quantiles" in need and d.aggregate_quantiles:
-                items.append(d.quantiles(v, QUANTILE_LEVELS).label(f"c{i}_quantiles"))
         return self._chunked(items)
 
     # --- statement 2: distribution ------------------------------------------------------
     def distribution_statements(
-        self, edges: Mapping[str, tuple[float, ...]], means: Mapping[Any, Mapping[str, float]]
+        self,
+        edges: Mapping[str, tuple[float, ...]],
+        centers: Mapping[str, Center],
+        max_rows: int,
+        all_finite: frozenset[str] = frozenset(),
+        bitmaps: Mapping[str, int] | None = None,
     ) -> list[Select[Any]]:
-        """Histogram counts for ``edges`` and, where the dialect needs it, centered
-        moments around ``means`` (group key -> column -> mean)."""
+        """Histogram counts for ``edges``, the second moment around ``centers``
+        (column -> per-group center), and distinct bitmaps of small-range integer
+        columns (column -> smallest value). Columns in ``all_finite`` held no NaN or
+        infinity in statement 1."""
         d = self.dialect
         items: list[ColumnElement[Any]] = []
         for i, column in enumerate(self.request.columns):
-            v = self.value(column)
-            column_edges = edges.get(column.name)
+            if bitmaps and column.name in bitmaps:
+                bits = d.distinct_bitmap(self.col(column.name), bitmaps[column.name])
+                if bits is not None:
+                    items.append(bits.label(f"c{i}_bits"))
+            column_edges, center = edges.get(column.name), centers.get(column.name)
+            if not column_edges and center is None:
+                continue
+            v = self.value(column, column.name in all_finite)
+            items.append(sa.func.count(v).label(f"c{i}_n2"))
             if column_edges:
-                # Cumulative counts against each edge: n+1 comparisons per row, and
-                # exactly numpy's semantics ([e_k, e_k+1), last bin closed).
-                items.append(d.count_where(v < column_edges[0]).label(f"c{i}_h_under"))
-                for k, edge in enumerate(column_edges[1:-1], start=1):
-                    items.append(d.count_where(v < edge).label(f"c{i}_h_lt{k}"))
-                items.append(d.count_where(v <= column_edges[-1]).label(f"c{i}_h_le"))
-            if self._needs_centered_moments(column) and any(
-                column.name in m for m in means.values()
-            ):
-                center = self._group_constant(
-                    {g: m[column.name] for g, m in means.items() if column.name in m}
+                items += d.histogram_aggregates(v, column_edges, f"c{i}_h", max_rows)
+            if center is not None:
+                items += d.second_moment_aggregates(
+                    v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
                 )
-                fv = d.as_float(v)
-                items.append(d.sum(fv - center).label(f"c{i}_c1"))
-                items.append(d.sum((fv - center) * (fv - center)).label(f"c{i}_c2"))
         return self._chunked(items) if items else []
-
-    def _needs_centered_moments(self, column: ColumnInfo) -> bool:
-        return not self.dialect.one_pass_variance and "moments" in self.needs[column.name]
 
     def needs_distribution_pass(self) -> bool:
         return any(
-            "histogram" in self.needs[c.name] or self._needs_centered_moments(c)
+            {"histogram", "m2"} & self.needs[c.name] and c.category == "numeric"
             for c in self.request.columns
         )
 
-    def _group_constant(self, values: Mapping[Any, float]) -> ColumnElement[Any]:
+    def _group_constant(self, center: Center) -> ColumnElement[Any]:
         """A per-group constant: the value itself, or CASE over the group key."""
+
+        def constant(value: float | int) -> ColumnElement[Any]:
+            if center.integer:
+                return sa.literal(int(value))
+            return self.dialect._float(math.ldexp(value, -center.scale))
+
         if self.request.group_by is None:
-            return sa.literal(values[None], sa.Float)
+            return constant(center.values[None])
         key = self.col(self.request.group_by)
         whens = [
-            (key.is_(None) if g is None else key == g, sa.literal(value, sa.Float))
-            for g, value in values.items()
+            (key.is_(None) if g is None else key == g, constant(value))
+            for g, value in center.values.items()
         ]
         return sa.case(*whens, else_=sa.null())
 
-    # --- statement 3: values -------------------------------------------------------------
+    # --- statement 3: serial aggregates ---------------------------------------------------
+    def serial_statements(self, known_distinct: frozenset[int] = frozenset()) -> list[Select[Any]]:
+        """Distinct counts and quantiles, when the dialect keeps them apart. Columns in
+        ``known_distinct`` (by index) have their distinct count from the cheaper
+        statements already (all null, one value, a bitmap)."""
+        if not self.dialect.separate_serial_pass:
+            return []
+        items: list[ColumnElement[Any]] = []
+        for i, column in enumerate(self.request.columns):
+            items += self._serial_items(i, column, distinct=i not in known_distinct)
+        return self._chunked(items) if items else []
+
+    # --- statement 4: values -------------------------------------------------------------
     def top_values_statement(self) -> Select[Any] | None:
         d, k = self.dialect, self.request.top_values_k
         parts = []
@@ -252,7 +307,7 @@ class ProfileQuery:
                 continue
             col = self.col(column.name)
             n = sa.func.count().label("n")
-            text = d.as_text(col)
+            text = d.top_value(col)
             inner = (
                 sa.select(sa.literal(i).label("i"), text.label("value"), n)
                 .select_from(self.source)
@@ -295,13 +350,32 @@ class ProfileQuery:
     def read(row: Mapping[str, Any], label: str) -> Any:
         return to_python(row.get(label))
 
-    def histogram_from_row(
-        self, row: Mapping[str, Any], index: int, edges: tuple[float, ...], finite: int
-    ) -> Histogram:
-        under = int(row[f"c{index}_h_under"] or 0)
-        bins = len(edges) - 1
-        cumulative = [under] + [int(row[f"c{index}_h_lt{k}"] or 0) for k in range(1, bins)]
-        le_last = int(row[f"c{index}_h_le"] or 0)
-        cumulative.append(le_last)
-        counts = tuple(cumulative[k + 1] - cumulative[k] for k in range(bins))
-        return Histogram(edges, counts, under, finite - le_last)
+
+def bitmap_low(column: ColumnInfo, low: Any, high: Any) -> int | None:
+    """The offset for a distinct bitmap of an integer column with values in
+    [low, high], or None when the range does not fit 64 bits."""
+    integers = all(isinstance(x, int) and not isinstance(x, bool) for x in (low, high))
+    if column.floating or column.category != NUMERIC or not integers or high - low > 63:
+        return None
+    return int(low)
+
+
+def deviation_scale(low: float, high: float) -> int:
+    """The power of two that keeps squared deviations of values in [low, high]
+    inside float range: 0 for everything but extreme magnitudes or spreads."""
+    magnitude = max(abs(low), abs(high))
+    if magnitude > 2.0**400:
+        return min(math.frexp(magnitude)[1], 1000)
+    if 0 < high - low < 2.0**-400:
+        return max(math.frexp(high - low)[1], -1000)
+    return 0
+
+
+def exact_integer_center(low: Any, high: Any, mean: float) -> int | None:
+    """The integer center for exact deviations of an integer column, or None when its
+    values are not all integers or too far apart to subtract without overflow."""
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (low, high)):
+        return None
+    if high - low >= _EXACT_INTEGER_RANGE:
+        return None
+    return min(max(round(mean), low), high)

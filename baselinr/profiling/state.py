@@ -5,8 +5,13 @@ same thing over fewer rows. ``merge`` combines states of disjoint row sets so th
 metrics of the merged state equal metrics of a profile over the union: exactly for
 counts, min and max and histograms; mean and variance through (n, sum, M2) with
 Chan's parallel update, which is numerically stable.
+
+M2 (the sum of squared deviations from the mean) is ``m2 * 2**m2_exponent``: the
+exponent is 0 unless the variance is beyond float range (values near 1e300 or
+1e-300), so a standard deviation that is itself a float is never lost.
 """
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -82,6 +87,7 @@ class ColumnState:
     sum: int | float | None = None
     finite_count: int | None = None
     m2: float | None = None
+    m2_exponent: int = 0  # even; M2 = m2 * 2**m2_exponent
     zeros: int | None = None
     non_finite: int | None = None
     length_min: int | None = None
@@ -97,6 +103,14 @@ class ColumnState:
             return None
         return self.sum / self.finite_count
 
+    @property
+    def stddev(self) -> float | None:
+        """Sample standard deviation (n-1); None below two values."""
+        if self.finite_count is None or self.finite_count < 2 or self.m2 is None:
+            return None
+        spread = math.sqrt(max(self.m2, 0.0) / (self.finite_count - 1))
+        return math.ldexp(spread, self.m2_exponent // 2)
+
     def merge(self, other: "ColumnState") -> "ColumnState":
         """Combine with the state of a disjoint set of rows.
 
@@ -105,10 +119,18 @@ class ColumnState:
         """
         n_a, n_b = self.finite_count or 0, other.finite_count or 0
         if self.m2 is None or other.m2 is None or n_a == 0 or n_b == 0:
-            m2 = other.m2 if n_a == 0 else self.m2 if n_b == 0 else None
+            kept = other if n_a == 0 else self if n_b == 0 else None
+            m2 = kept.m2 if kept else None
+            exponent = kept.m2_exponent if kept else 0
         else:
-            delta = (other.mean or 0.0) - (self.mean or 0.0)
-            m2 = self.m2 + other.m2 + delta * delta * n_a * n_b / (n_a + n_b)
+            exponent = max(self.m2_exponent, other.m2_exponent)
+            # the mean difference in the same scale as the stored m2 (2**(exponent/2))
+            delta = math.ldexp((other.mean or 0.0) - (self.mean or 0.0), -(exponent // 2))
+            m2 = (
+                math.ldexp(self.m2, self.m2_exponent - exponent)
+                + math.ldexp(other.m2, other.m2_exponent - exponent)
+                + delta * delta * n_a * n_b / (n_a + n_b)
+            )
         if self.histogram is None or other.histogram is None:
             histogram = self.histogram or other.histogram
         else:
@@ -123,6 +145,7 @@ class ColumnState:
             sum=_add(self.sum, other.sum),
             finite_count=_add(self.finite_count, other.finite_count),
             m2=m2,
+            m2_exponent=exponent,
             zeros=_add(self.zeros, other.zeros),
             non_finite=_add(self.non_finite, other.non_finite),
             length_min=_pick(self.length_min, other.length_min, smaller=True),

@@ -1,8 +1,10 @@
 """Bring a storage database to the current schema with Alembic.
 
-Safe to call from many processes at once (Dagster runs start in parallel): Postgres
-serialises upgrades with an advisory lock; on SQLite a process that loses the race
-finds the tables made by the winner. Each engine is checked once per process.
+Safe to call from many processes at once (Dagster runs start in parallel): the
+upgrade runs in one transaction that first takes a lock — an advisory lock on
+Postgres, the database write lock (BEGIN IMMEDIATE) on SQLite — and then looks at
+the revision again, so the loser of a race finds the winner's tables. Each engine is
+checked once per process.
 """
 
 import threading
@@ -45,24 +47,25 @@ def upgrade(engine: Engine) -> None:
     with _lock:
         if key in _checked:
             return
-        head = head_revision()
-        if current_revision(engine) != head:
-            try:
-                _upgrade(engine)
-            except sa.exc.OperationalError:
-                # Another process on the same SQLite file won the race.
-                if current_revision(engine) != head:
-                    raise
+        if current_revision(engine) != head_revision():
+            _upgrade(engine)
         _checked.add(key)
 
 
 def _upgrade(engine: Engine) -> None:
     cfg = _config()
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite runs DDL outside a transaction unless one is begun explicitly:
+            # without this, a second process saw half-created tables.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        if context.get_current_revision() != head_revision():  # still, under the lock
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        conn.commit()
 
 
 def forget(engine: Engine) -> None:

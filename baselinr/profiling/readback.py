@@ -1,0 +1,92 @@
+"""Rows of the profile statements back into the partial aggregates of each column
+(the fields of ``ColumnState``). Labels are positional: ``c3_min`` is column 3's min."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from baselinr.connectors import ColumnInfo
+from baselinr.profiling.metrics import QUANTILE_LEVELS
+from baselinr.profiling.query import Center, ProfileQuery, to_python
+from baselinr.profiling.state import Histogram
+
+
+def fields_from_row(
+    query: ProfileQuery, row: Mapping[str, Any], i: int, column: ColumnInfo
+) -> dict[str, Any]:
+    need = query.needs[column.name]
+    read = query.read
+    f: dict[str, Any] = {"non_null": int(read(row, f"c{i}_non_null") or 0)}
+    if "distinct" in need:
+        # from this row, or later from a bitmap or the serial statement (0 stays for
+        # all-null columns)
+        f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
+        bitmap_from_row(row, i, f)
+    if "min" in need:
+        f["min"] = read(row, f"c{i}_min")
+    if "max" in need:
+        f["max"] = read(row, f"c{i}_max")
+    if "moments" in need:
+        finite = int(read(row, f"c{i}_finite") or 0) if column.floating else f["non_null"]
+        f["finite_count"] = finite
+        f["sum"] = read(row, f"c{i}_sum") if finite else None
+        # the second moment comes from the distribution statement; none is needed for
+        # fewer than two values
+        f["m2"] = 0.0 if finite == 1 else None
+        f["non_finite"] = f["non_null"] - finite
+    if "zeros" in need:
+        f["zeros"] = int(read(row, f"c{i}_zeros") or 0)
+    if "lengths" in need:
+        f["length_min"] = read(row, f"c{i}_len_min")
+        f["length_max"] = read(row, f"c{i}_len_max")
+        length_sum = read(row, f"c{i}_len_sum")
+        f["length_sum"] = int(length_sum) if length_sum is not None else None
+    values = row.get(f"c{i}_quantiles")
+    if values is not None:
+        f["quantiles"] = quantile_dict(values)
+    return f
+
+
+def bitmap_from_row(row: Mapping[str, Any], i: int, f: dict[str, Any]) -> None:
+    bits = row.get(f"c{i}_bits")
+    if f"c{i}_bits" in row:
+        f["distinct"] = bin(int(bits or 0) % 2**64).count("1")
+
+
+def distribution_from_row(
+    query: ProfileQuery,
+    row: Mapping[str, Any],
+    i: int,
+    column: ColumnInfo,
+    f: dict[str, Any],
+    edges: Mapping[str, tuple[float, ...]],
+    center: Center | None,
+    max_rows: int,
+) -> None:
+    counted = int(row[f"c{i}_n2"] or 0)
+    column_edges = edges.get(column.name)
+    if column_edges:
+        under, counts, over = query.dialect.histogram_counts(
+            row, f"c{i}_h", column_edges, max_rows, counted
+        )
+        f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
+    if center is not None and counted:
+        # None only if a NaN or infinity arrived after statement 1
+        moment = query.dialect.second_moment(row, f"c{i}_m", counted, center.scale)
+        f["m2"], f["m2_exponent"] = moment if moment is not None else (None, 0)
+
+
+def serial_from_row(
+    query: ProfileQuery, row: Mapping[str, Any], i: int, column: ColumnInfo, f: dict[str, Any]
+) -> None:
+    if f"c{i}_distinct" in row:
+        f["distinct"] = int(query.read(row, f"c{i}_distinct") or 0)
+    values = row.get(f"c{i}_quantiles")
+    if values is not None:
+        f["quantiles"] = quantile_dict(values)
+
+
+def quantile_dict(values: Any) -> dict[str, float]:
+    return {
+        f"p{round(level * 100):02d}": float(to_python(v))
+        for level, v in zip(QUANTILE_LEVELS, values, strict=True)
+    }
