@@ -17,6 +17,9 @@ from baselinr.errors import ConfigError
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _OVERRIDE_PREFIX = "BASELINR_"
+# libyaml's safe loader when PyYAML has it (~10x faster on configs with thousands of
+# tables), the pure-Python one otherwise; both build only plain Python values.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -64,7 +67,7 @@ def parse_config(
     model: type[M] = BaselinrConfig,  # type: ignore[assignment]
 ) -> M:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -153,7 +156,7 @@ def dotted(loc: tuple[Any, ...]) -> str:
 
 
 # YAML aliases can make a small file expand exponentially ("billion laughs").
-MAX_VALUES = 100_000
+MAX_VALUES = 1_000_000
 
 
 def _interpolate(
