@@ -26,7 +26,8 @@ from baselinr.config import load_config
 from baselinr.errors import BaselinrError, UsageError
 
 console = Console(stderr=True)
-out = Console()
+# Tables stay readable when piped or on a narrow terminal: at least 120 columns.
+out = Console(width=max(Console().width, 120))
 F = TypeVar("F", bound=Callable[..., Any])
 
 
