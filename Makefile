@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv demo dev test lint format bench bench-plan clean
+.PHONY: help venv demo dev test lint format bench bench-plan bench-dagster clean
 
 help:
 	@echo "make demo   - build the sample warehouse and profile it"
@@ -14,7 +14,8 @@ help:
 	@echo "make test   - run the whole suite (starts a throwaway PostgreSQL)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (prints ratios)"
-	@echo "make bench-plan - incremental planning / partial profiling benchmark only"
+	@echo "make bench-plan    - incremental planning / partial profiling benchmark only"
+	@echo "make bench-dagster - definitions load time and sensor tick benchmark only"
 
 venv: $(STAMP)
 
@@ -51,10 +52,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/profile_bench.py
 	$(BIN)/python bench/drift_bench.py
 	$(BIN)/python bench/plan_bench.py
+	$(BIN)/python bench/dagster_bench.py
 
 bench-plan: $(STAMP)
 	scripts/ensure-postgres.sh
 	$(BIN)/python bench/plan_bench.py
+
+bench-dagster: $(STAMP)
+	scripts/ensure-postgres.sh
+	$(BIN)/python bench/dagster_bench.py
 
 clean:
 	rm -rf $(VENV) demo .dagster_home .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -38,6 +38,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def create_database(admin_url: str, name: str, url: str) -> str:
+    """(Re)create database ``name`` through ``admin_url``; returns ``url``."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return url
+
+
 class PostgresCluster:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="baselinr-pg-"))
@@ -81,14 +93,7 @@ class PostgresCluster:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
-        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        finally:
-            engine.dispose()
-        return self.url(name)
+        return create_database(self.url(), name, self.url(name))
 
     def stop(self) -> None:
         if self.started:
@@ -113,14 +118,7 @@ class ExistingServer:
         return self.base.set(database=database).render_as_string(hide_password=False)
 
     def create_database(self, name: str) -> str:
-        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        finally:
-            engine.dispose()
-        return self.url(name)
+        return create_database(self.url(), name, self.url(name))
 
     def stop(self) -> None:
         pass
