@@ -15,6 +15,8 @@ from baselinr.storage.schema import results, runs, utcnow
 
 # A run still 'running' after this long was killed, not in flight.
 IN_FLIGHT_WINDOW = dt.timedelta(hours=1)
+# How far back the sensor looks for a table's latest attempt (its run-key ingredient).
+ATTEMPT_WINDOW = dt.timedelta(days=7)
 
 
 class ResultReader:
@@ -171,20 +173,32 @@ class ResultReader:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
-    def latest_attempts(self) -> dict[tuple[str | None, str], tuple[str, bool]]:
-        """(schema, table) -> (start time of the latest run, whether a run is in
-        flight now). Two grouped queries, whatever the number of tables."""
-        latest = sa.select(runs.c.schema_name, runs.c.table_name, sa.func.max(runs.c.started_at))
-        latest = latest.group_by(runs.c.schema_name, runs.c.table_name)
-        in_flight = (
-            sa.select(runs.c.schema_name, runs.c.table_name)
-            .where(runs.c.status == "running", runs.c.started_at > utcnow() - IN_FLIGHT_WINDOW)
-            .distinct()
+    def latest_attempts(
+        self, within: dt.timedelta = ATTEMPT_WINDOW
+    ) -> dict[tuple[str | None, str], tuple[str, bool]]:
+        """(schema, table) -> (start time of its latest run within ``within``, whether
+        a run is in flight now). One grouped query over recent runs only, so its cost
+        does not grow with the history."""
+        now = utcnow()
+        in_flight = sa.func.max(
+            sa.case(
+                (
+                    sa.and_(runs.c.status == "running", runs.c.started_at > now - IN_FLIGHT_WINDOW),
+                    1,
+                ),
+                else_=0,
+            )
+        )
+        stmt = (
+            sa.select(
+                runs.c.schema_name, runs.c.table_name, sa.func.max(runs.c.started_at), in_flight
+            )
+            .where(runs.c.started_at > now - within)
+            .group_by(runs.c.schema_name, runs.c.table_name)
         )
         with self.engine.connect() as conn:
-            running = {(s, t) for s, t in conn.execute(in_flight)}
             return {
-                (s, t): (str(started), (s, t) in running) for s, t, started in conn.execute(latest)
+                (s, t): (str(started), bool(busy)) for s, t, started, busy in conn.execute(stmt)
             }
 
 
