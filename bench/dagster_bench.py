@@ -31,6 +31,7 @@ import sqlalchemy as sa  # noqa: E402
 from baselinr.config import load_config, load_layout  # noqa: E402
 from baselinr.runner import ProfileRunner  # noqa: E402
 from baselinr_dagster import build_baselinr_definitions  # noqa: E402
+from baselinr_dagster.checks import check_specs  # noqa: E402
 from baselinr_dagster.resource import clear_cache  # noqa: E402
 from baselinr_dagster.translator import asset_spec, entry_assets  # noqa: E402
 from tests.support.pgcluster import PostgresCluster  # noqa: E402
@@ -62,15 +63,17 @@ def best_of(fn, repeat: int) -> float:
 
 
 def per_entry_definitions(path: Path) -> dg.Definitions:
-    """The alternative: one single-spec multi_asset per entry."""
+    """The alternative: one single-spec multi_asset (with its two checks) per entry."""
     layout = load_layout(path)
     assets = []
     for a in entry_assets(layout, ["baselinr"]):
         spec = asset_spec(a, layout, group_name="g", kind=None, default_tags=None,
                           default_metadata=None, automation_condition=None)  # fmt: skip
 
-        @dg.multi_asset(name=f"profile_{a.index}", specs=[spec])
-        def _one(context: dg.AssetExecutionContext) -> None:
+        @dg.multi_asset(
+            name=f"profile_{a.index}", specs=[spec], check_specs=check_specs([a], layout)
+        )
+        def _one(context: dg.AssetExecutionContext):  # type: ignore[no-untyped-def]
             raise NotImplementedError
 
         assets.append(_one)
