@@ -26,8 +26,14 @@ from baselinr.config import load_config
 from baselinr.errors import BaselinrError, UsageError
 
 console = Console(stderr=True)
-# Tables stay readable when piped or on a narrow terminal: at least 120 columns.
-out = Console(width=max(Console().width, 120))
+
+
+def _out() -> Console:
+    """stdout, at least 120 columns wide so tables stay readable when piped or on a
+    narrow terminal (read at print time: COLUMNS may change)."""
+    return Console(width=max(Console().width, 120))
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -225,16 +231,16 @@ def _print_outcomes(result: Any) -> None:
             else escape(o.error or o.decision.reason),
         )
     if table.rows:
-        out.print(table)
+        _out().print(table)
     if hide_idle:
         reasons = Counter(f"{o.action}: {o.decision.reason}" for o in idle)
-        out.print(
+        _out().print(
             f"{len(idle)} tables not profiled ("
             + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
             + ")"
         )
     counts = result.summary()
-    out.print(
+    _out().print(
         "Summary: " + ", ".join(f"{counts.get(k, 0)} {word}" for k, word in _SUMMARY_WORDS.items())
     )
 
@@ -300,9 +306,9 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
             f"{d.estimated_rows:,}" if d.estimated_rows is not None else "",
             why,
         )
-    out.print(table)
+    _out().print(table)
     summary = result.to_summary()
-    out.print("Summary: " + ", ".join(f"{n} {a}" for a, n in summary.items()))
+    _out().print("Summary: " + ", ".join(f"{n} {a}" for a, n in summary.items()))
 
 
 def _print_drift_line(result: Any, config_path: Path) -> None:
@@ -310,7 +316,7 @@ def _print_drift_line(result: Any, config_path: Path) -> None:
     drifted = [d for d in drifted if d.findings or d.schema_changes]
     if drifted:
         names = ", ".join(f"{d.qualified} ({d.max_severity})" for d in drifted)
-        out.print(f"Drift: {names}. Details: baselinr drift -c {config_path}", highlight=False)
+        _out().print(f"Drift: {names}. Details: baselinr drift -c {config_path}", highlight=False)
 
 
 def _warn(warnings: Any) -> None:
@@ -347,7 +353,7 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
         _print_json({"runs": runs})
         return
     if not runs:
-        out.print("No runs yet. Run `baselinr profile -c " + str(config_path) + "` first.")
+        _out().print("No runs yet. Run `baselinr profile -c " + str(config_path) + "` first.")
         return
     table = Table(title="Latest runs", title_justify="left")
     for name in ("Started (UTC)", "Table", "Action", "Status", "Rows", "Scanned", "Time", "Run"):
@@ -371,7 +377,7 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
             took,
             run["run_id"][:12] if state != "failed" else escape(_one_line(run["error"] or "")),
         )
-    out.print(table)
+    _out().print(table)
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -417,7 +423,7 @@ def tables(config_path: Path, as_json: bool) -> None:
             escape(e.entry.name or e.entry.selector),
             escape(", ".join(map(str, e.tables))) or "-",
         )
-    out.print(table)
+    _out().print(table)
 
 
 # --- demo ------------------------------------------------------------------------------------
@@ -447,9 +453,9 @@ def demo(directory: Path, engine: str, force: bool) -> None:
         raise UsageError(str(exc)) from None
     total = sum(built.rows.values())
     rows = ", ".join(f"{k} {v:,}" for k, v in built.rows.items())
-    out.print(f"Built {built.warehouse} ({total:,} rows: {rows})")
-    out.print(f"Config: {built.config}")
-    out.print(f"Next:   baselinr profile -c {built.config}")
+    _out().print(f"Built {built.warehouse} ({total:,} rows: {rows})")
+    _out().print(f"Config: {built.config}")
+    _out().print(f"Next:   baselinr profile -c {built.config}")
 
 
 # --- drift -----------------------------------------------------------------------------------
@@ -535,7 +541,7 @@ def _severity_text(severity: str) -> str:
 
 def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
     if not reports:
-        out.print(f"No completed runs yet. Run `baselinr profile -c {config_path}` first.")
+        _out().print(f"No completed runs yet. Run `baselinr profile -c {config_path}` first.")
         return
     quiet = [r for r in reports if not r.findings and not r.schema_changes]
     for report in reports:
@@ -546,22 +552,22 @@ def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
             f"(run {report.run_id[:12]}, {report.action}, vs {report.baseline_kind} "
             f"of {len(report.baseline_run_ids)} run(s))"
         )
-        out.print(title, highlight=False)
+        _out().print(title, highlight=False)
         if report.schema_changes:
             for change in report.schema_changes:
-                out.print(f"  schema: {_severity_text(change.severity)} {change.detail}")
+                _out().print(f"  schema: {_severity_text(change.severity)} {change.detail}")
         if report.findings:
             table = Table(show_edge=False, pad_edge=False, box=None)
             for name in ("Severity", "Column", "Metric", "What changed"):
                 table.add_column(name, overflow="fold")
             for f in report.findings:
                 table.add_row(_severity_text(f.severity), f.where, f.metric, f.detail)
-            out.print(table)
+            _out().print(table)
         for note in report.notes:
-            out.print(f"  [dim]note: {note}[/]", highlight=False)
+            _out().print(f"  [dim]note: {note}[/]", highlight=False)
     if quiet:
         firsts = [r for r in quiet if not r.has_baseline]
-        out.print(
+        _out().print(
             f"No drift in {len(quiet)} table(s)"
             + (f" ({len(firsts)} with no earlier run to compare with)" if firsts else "")
             + "."
@@ -569,7 +575,7 @@ def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
     from baselinr.drift import highest
 
     worst = highest(r.max_severity for r in reports)
-    out.print(f"Worst: {_severity_text(worst)}; fail-on: {level}", highlight=False)
+    _out().print(f"Worst: {_severity_text(worst)}; fail-on: {level}", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
