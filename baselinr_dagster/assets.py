@@ -230,7 +230,7 @@ def _summary_asset(
             context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
         )
         decisions: list[dict[str, Any]] = []
-        rows_scanned = rows_avoided = 0
+        rows_scanned = rows_avoided = bytes_avoided = 0
         assets = 0
         for record in records:
             event = record.dagster_event
@@ -242,6 +242,7 @@ def _summary_asset(
             decisions.extend(_value(meta.get("baselinr/decisions")) or [])
             rows_scanned += int(_value(meta.get("baselinr/rows_scanned")) or 0)
             rows_avoided += int(_value(meta.get("baselinr/estimated_rows_avoided")) or 0)
+            bytes_avoided += int(_value(meta.get("baselinr/estimated_bytes_avoided")) or 0)
         counts = {a: 0 for a in ("full", "partial", "sample", "skip", "defer")}
         for d in decisions:
             counts[d["action"]] = counts.get(d["action"], 0) + 1
@@ -252,6 +253,7 @@ def _summary_asset(
                 "baselinr/tables_profiled": sum(1 for d in decisions if d["status"] == "completed"),
                 "baselinr/rows_scanned": rows_scanned,
                 "baselinr/estimated_rows_avoided": rows_avoided,
+                "baselinr/estimated_bytes_avoided": bytes_avoided,
                 **{f"baselinr/action/{a}": n for a, n in counts.items()},
                 "baselinr/decisions": dg.MetadataValue.json(decisions),
             }

@@ -66,10 +66,13 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
         "row_count": outcome.row_count,
         "rows_scanned": outcome.profile.rows if outcome.profile else 0,
         "estimated_rows": d.estimated_rows,
+        "estimated_bytes": d.estimated_bytes,
     }
     if outcome.profile is not None:
         report["columns"] = {c.column.name: c.metrics for c in outcome.profile.columns}
         report["types"] = {c.column.name: c.column.type_name for c in outcome.profile.columns}
+        # partial and sampled profiles read fewer rows than the table has
+        report["rows_avoided"] = max((outcome.row_count or 0) - outcome.profile.rows, 0)
         return report
     cached = (
         reader.run(outcome.cached_run_id)
@@ -84,6 +87,8 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
         report["row_count"] = cached["row_count"]
         report["columns"] = reader.run_metrics(cached["run_id"])
         report["types"] = reader.run_columns(cached["run_id"])
+    report["rows_avoided"] = d.estimated_rows or report["row_count"] or 0
+    report["bytes_avoided"] = d.estimated_bytes or 0
     return report
 
 
@@ -95,11 +100,8 @@ def materialization_metadata(
         "baselinr/profiled": sum(1 for r in reports if r["status"] == "completed"),
         "baselinr/skipped": sum(1 for r in reports if r["status"] in ("skipped", "deferred")),
         "baselinr/rows_scanned": sum(r["rows_scanned"] or 0 for r in reports),
-        "baselinr/estimated_rows_avoided": sum(
-            r["estimated_rows"] or r["row_count"] or 0
-            for r in reports
-            if r["status"] in ("skipped", "deferred")
-        ),
+        "baselinr/estimated_rows_avoided": sum(r.get("rows_avoided") or 0 for r in reports),
+        "baselinr/estimated_bytes_avoided": sum(r.get("bytes_avoided") or 0 for r in reports),
         "baselinr/decisions": dg.MetadataValue.json(
             [{k: r.get(k) for k in _DECISION_KEYS} for r in reports]
         ),

@@ -148,3 +148,31 @@ def test_unreachable_warehouse_fails_with_a_clear_message(tmp_path: Path) -> Non
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.message
     assert "127.0.0.1" in message and "secret" not in message
+
+
+def test_second_run_skips_and_the_summary_says_so(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    create_orders(engine, 40, name="orders")
+    create_orders(engine, 60, name="customers")
+    path = write_config(
+        tmp_path, engine, [{"table": "orders"}, {"table": "customers"}],
+        incremental={"enabled": True},
+    )  # fmt: skip
+    defs = build_baselinr_definitions(path)
+    job = defs.resolve_job_def("baselinr_profile_all")
+    with dg.instance_for_test() as instance:
+        assert job.execute_in_process(instance=instance).success
+        second = job.execute_in_process(instance=instance)
+    assert second.success
+    found = materializations(second)
+    (decision,) = found["baselinr/orders"]["baselinr/decisions"]
+    assert (decision["action"], decision["status"]) == ("skip", "skipped")
+    assert decision["cached_as_of"] is not None  # cached metrics, with their age
+    assert "cached metrics as of" in found["baselinr/orders"]["baselinr/metrics"]
+    assert found["baselinr/orders"]["dagster/row_count"] == 40
+    summary = found["baselinr/summary"]
+    assert summary["baselinr/action/skip"] == 2
+    assert summary["baselinr/tables_profiled"] == 0
+    assert summary["baselinr/rows_scanned"] == 0
+    assert summary["baselinr/estimated_rows_avoided"] == 100
+    engine.dispose()
