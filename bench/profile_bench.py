@@ -25,8 +25,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from baselinr.profiling.metrics import DEFAULT_METRICS  # noqa: E402
 from baselinr.profiling.profiler import TableProfile, profile_table  # noqa: E402
 from baselinr.profiling.query import ProfileRequest  # noqa: E402
 from tests.support.pgcluster import ExistingServer, PostgresCluster  # noqa: E402
+from tests.support.warehouse import statements  # noqa: E402
 
 TABLE = "bench_events"
 # name, kind: int | float | text | timestamp
@@ -168,20 +168,6 @@ def run_ours(engine: sa.Engine, on_profile: Callable[[], Any] | None = None) -> 
         return profile_table(conn, dialect, request)
 
 
-@contextmanager
-def count_statements(engine: sa.Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def timed(fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
     fn()
@@ -205,7 +191,7 @@ class Figures:
 def measure(name: str, engine: sa.Engine, rows: int, repeat: int) -> Figures:
     run_reference(engine)  # warm caches (and hint bits) before timing anything
     run_ours(engine)
-    with count_statements(engine) as seen:
+    with statements(engine) as seen:
         # statements sent by the profiler itself, after column reflection
         profile = run_ours(engine, on_profile=seen.clear)
     assert profile.rows == rows, (profile.rows, rows)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from baselinr.config import BaselinrConfig
 from baselinr.drift import DriftDetector, DriftReport
+from baselinr.profiling.metrics import DEFAULT_METRICS
 from baselinr.storage import Storage
 from baselinr.storage.schema import events, runs
 from tests.support.drift_data import config_for, orders_rows, profile, write_orders
@@ -353,16 +354,4 @@ def test_storage_on_postgres(
         storage.engine.dispose()
 
 
-_ALL_METRICS = [
-    "count",
-    "null_count",
-    "null_ratio",
-    "distinct_count",
-    "unique_ratio",
-    "min",
-    "max",
-    "mean",
-    "stddev",
-    "histogram",
-    "top_values",
-]
+_ALL_METRICS = [*DEFAULT_METRICS, "top_values"]
