@@ -20,7 +20,7 @@ from baselinr.errors import BaselinrError
 from baselinr.incremental.plan import IncrementalPlan
 from baselinr.runner import TableOutcome
 from baselinr_dagster.checks import check_results, check_specs, selected_checks
-from baselinr_dagster.metadata import materialization_metadata, table_report
+from baselinr_dagster.metadata import cached_runs, materialization_metadata, table_report
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.translator import (
     SUMMARY_NAME,
@@ -174,7 +174,7 @@ def _materialize(
         context.log.warning(warning)
     context.log.info(f"plan: {plan.to_summary()}")
     result = runner.execute(plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id)
-    reader = baselinr.context.storage.reader
+    cached = cached_runs(result.outcomes, baselinr.context.storage.reader)
     database = plan.decisions[0].database if plan.decisions else None
     by_entry: dict[int, list[TableOutcome]] = defaultdict(list)
     for outcome in result.outcomes:
@@ -186,7 +186,7 @@ def _materialize(
         if failed:
             failures.extend((asset, o) for o in failed)
             continue
-        reports = [table_report(o, reader) for o in outcomes]
+        reports = [table_report(o, cached.get(o.cached_run_id or "")) for o in outcomes]
         yield dg.MaterializeResult(
             asset_key=asset.key,
             metadata={

@@ -74,10 +74,9 @@ def check_results(
     missing: list[str] = []
     if outcomes is not None:
         for o in outcomes:
-            report = o.drift if o.drift is not None else (
-                None if o.status == "completed" else detector.detect_latest(o.decision.schema,
-                                                                           o.decision.table)
-            )  # fmt: skip
+            report = o.drift
+            if report is None and o.status != "completed" and o.cached_run_id:
+                report = detector.detect(o.cached_run_id)  # the run still current
             if report is None:
                 missing.append(o.decision.qualified)
             else:

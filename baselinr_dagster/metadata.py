@@ -7,12 +7,13 @@ decision per table, run ids, and a compact metric table.
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from baselinr.runner import TableOutcome
-from baselinr.storage.reader import ResultReader
+from baselinr.storage.reader import ResultReader, RunResults
 
 _METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
 _DECISION_KEYS: tuple[str, ...] = (
@@ -49,7 +50,24 @@ def metric_table(columns: dict[str, dict[str, Any]], types: dict[str, str]) -> s
     return "\n".join([header, rule, *rows])
 
 
-def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CachedRun:
+    """The stored run whose results are still current for a table that did not run."""
+
+    run: dict[str, Any]
+    results: RunResults
+
+
+def cached_runs(outcomes: Sequence[TableOutcome], reader: ResultReader) -> dict[str, CachedRun]:
+    """Cached runs of the skipped and deferred tables, keyed by run id: two queries,
+    however many tables were skipped."""
+    ids = [o.cached_run_id for o in outcomes if o.profile is None and o.cached_run_id]
+    found = reader.runs_by_id(ids)
+    stored = reader.results_for_runs(found)
+    return {run_id: CachedRun(run, stored[run_id]) for run_id, run in found.items()}
+
+
+def table_report(outcome: TableOutcome, cached: CachedRun | None) -> dict[str, Any]:
     """One table's part of the materialization: fresh metrics for profiled tables,
     cached ones (with their age) for skipped or deferred tables."""
     d = outcome.decision
@@ -74,19 +92,13 @@ def table_report(outcome: TableOutcome, reader: ResultReader) -> dict[str, Any]:
         # partial and sampled profiles read fewer rows than the table has
         report["rows_avoided"] = max((outcome.row_count or 0) - outcome.profile.rows, 0)
         return report
-    cached = (
-        reader.run(outcome.cached_run_id)
-        if outcome.cached_run_id
-        else reader.latest_completed_run(d.schema, d.table)
-    )
     if cached is not None:
-        report["cached_run_id"] = cached["run_id"]
-        report["cached_as_of"] = (
-            cached["finished_at"].isoformat() if cached["finished_at"] else None
-        )
-        report["row_count"] = cached["row_count"]
-        report["columns"] = reader.run_metrics(cached["run_id"])
-        report["types"] = reader.run_columns(cached["run_id"])
+        finished = cached.run["finished_at"]
+        report["cached_run_id"] = cached.run["run_id"]
+        report["cached_as_of"] = finished.isoformat() if finished else None
+        report["row_count"] = cached.run["row_count"]
+        report["columns"] = cached.results.metrics
+        report["types"] = cached.results.columns
     report["rows_avoided"] = d.estimated_rows or report["row_count"] or 0
     report["bytes_avoided"] = d.estimated_bytes or 0
     return report

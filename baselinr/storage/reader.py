@@ -2,7 +2,6 @@
 cached metrics of skipped tables, and drift baselines."""
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -42,9 +41,16 @@ class ResultReader:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
     def run(self, run_id: str) -> dict[str, Any] | None:
+        return self.runs_by_id([run_id]).get(run_id)
+
+    def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """run_id -> run row, for many runs in one query."""
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return {}
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
-        return dict(row) if row else None
+            rows = conn.execute(sa.select(runs).where(runs.c.run_id.in_(ids))).mappings()
+            return {r["run_id"]: dict(r) for r in rows}
 
     def latest_completed_run(self, schema: str | None, table: str) -> dict[str, Any] | None:
         found = self.recent_runs(1, schema=schema, table=table, status="completed")
@@ -52,27 +58,11 @@ class ResultReader:
 
     def run_metrics(self, run_id: str) -> dict[str, dict[str, Any]]:
         """column -> metric -> value (numbers as floats, the rest decoded from JSON)."""
-        stmt = sa.select(
-            results.c.column_name,
-            results.c.metric_name,
-            results.c.metric_value,
-            results.c.metric_json,
-        ).where(results.c.run_id == run_id)
-        out: dict[str, dict[str, Any]] = defaultdict(dict)
-        with self.engine.connect() as conn:
-            for column, metric, value, text in conn.execute(stmt):
-                out[column][metric] = value if text is None else jsonutil.loads(text)
-        return dict(out)
+        return self.results_for_runs([run_id])[run_id].metrics
 
-    def run_columns(self, run_id: str) -> dict[str, str]:
+    def run_columns(self, run_id: str) -> dict[str, str | None]:
         """column -> type of a run, in the order the columns were profiled."""
-        stmt = (
-            sa.select(results.c.column_name, results.c.column_type)
-            .where(results.c.run_id == run_id)
-            .order_by(results.c.id)
-        )
-        with self.engine.connect() as conn:
-            return {c: t for c, t in conn.execute(stmt)}
+        return self.results_for_runs([run_id])[run_id].columns
 
     def histogram_edges(self, schema: str | None, table: str) -> dict[str, tuple[float, ...]]:
         """Bin edges of the latest completed run's histograms: once chosen, edges stay
