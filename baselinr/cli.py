@@ -181,6 +181,8 @@ def _status_text(outcome: Any) -> str:
 
 
 def _outcome_dict(o: Any) -> dict[str, Any]:
+    """One table of ``profile --json``: the figures of its stored run."""
+    run = o.run
     return {
         "database": o.decision.database,
         "schema": o.decision.schema,
@@ -190,23 +192,20 @@ def _outcome_dict(o: Any) -> dict[str, Any]:
         "status": o.status,
         "run_id": o.run_id,
         "row_count": o.row_count,
-        "rows_scanned": o.profile.rows if o.profile else None,
-        "columns": len(o.profile.columns) if o.profile else None,
-        "statements": o.profile.statements if o.profile else None,
+        "rows_scanned": run.rows_scanned if run is not None else None,
+        "rows_avoided": o.rows_avoided,
+        "columns": run.column_count if run is not None else None,
+        "statements": run.statements if run is not None else None,
         "duration_seconds": round(o.duration_seconds, 3),
+        "carried_metrics": list(run.carried_metrics) if run is not None else [],
+        "cached_run_id": o.cached_run_id,
         "error": o.error,
-        "drift": o.drift.summary() if getattr(o, "drift", None) else None,
+        "drift": o.drift.summary() if o.drift is not None else None,
     }
 
 
-_SUMMARY_WORDS = {
-    "full": "full",
-    "partial": "partial",
-    "sample": "sampled",
-    "skip": "skipped",
-    "defer": "deferred",
-    "failed": "failed",
-}
+# how the batch summary words an action (the actions themselves: plan.ACTIONS)
+_DONE_WORDS = {"sample": "sampled", "skip": "skipped", "defer": "deferred"}
 _MAX_IDLE_ROWS = 30
 
 
@@ -224,8 +223,8 @@ def _print_outcomes(result: Any) -> None:
             o.action,
             _status_text(o),
             f"{o.row_count:,}" if o.row_count is not None else "",
-            str(len(o.profile.columns)) if o.profile else "",
-            f"{o.duration_seconds:.2f}s" if o.status in ("completed", "failed") else "",
+            str(o.run.column_count) if o.run is not None and o.run.column_count else "",
+            f"{o.duration_seconds:.2f}s" if o.run is not None else "",
             (o.run_id or "")[:12]
             if o.status == "completed"
             else escape(o.error or o.decision.reason),
@@ -240,20 +239,13 @@ def _print_outcomes(result: Any) -> None:
             + ")"
         )
     counts = result.summary()
-    _out().print(
-        "Summary: " + ", ".join(f"{counts.get(k, 0)} {word}" for k, word in _SUMMARY_WORDS.items())
-    )
+    _out().print("Summary: " + ", ".join(f"{n} {_DONE_WORDS.get(k, k)}" for k, n in counts.items()))
 
 
 # --- plan -------------------------------------------------------------------------------------
 
-_ACTION_STYLE = {
-    "full": "bold",
-    "partial": "cyan",
-    "sample": "magenta",
-    "skip": "dim",
-    "defer": "yellow",
-}
+# how `plan` shows each action (the actions themselves: plan.ACTIONS)
+_ACTION_STYLE = {"full": "bold", "partial": "cyan", "sample": "magenta", "skip": "dim"}
 
 
 @main.command()
@@ -278,7 +270,7 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
         builder.context.close()
     _warn(result.warnings)
     if tables and not result.decisions:
-        raise BaselinrError(f"no configured table matches {', '.join(tables)}")
+        raise UsageError(f"no configured table matches {', '.join(tables)}")
     if as_json:
         _print_json(
             {"decisions": [d.to_dict() for d in result.decisions], "summary": result.to_summary()}
@@ -294,7 +286,7 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
     table.add_column("Est. rows", justify="right", no_wrap=True)
     table.add_column("Reason")
     for d in result.decisions:
-        style = _ACTION_STYLE.get(d.action, "")
+        style = _ACTION_STYLE.get(d.action, "yellow")
         parts = d.changed_partitions
         why = f"[bold]{d.reason}[/]: {escape(explain(d))}"
         if parts:
@@ -336,6 +328,7 @@ def _warn(warnings: Any) -> None:
 def status(config_path: Path, limit: int, table_name: str | None, as_json: bool) -> None:
     """Show the latest profiling runs."""
     from baselinr.storage import Storage
+    from baselinr.storage.reader import in_flight
 
     config = load_config(config_path)
     storage = Storage.open(config.storage)
@@ -345,12 +338,9 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
     finally:
         storage.engine.dispose()
     now = dt.datetime.now(dt.timezone.utc)
-    for run in runs:
-        run["stale"] = run["status"] == "running" and now - run["started_at"] > dt.timedelta(
-            hours=1
-        )
+    stale = {r.run_id for r in runs if r.status == "running" and not in_flight(r, now)}
     if as_json:
-        _print_json({"runs": runs})
+        _print_json({"runs": [{**r.to_dict(), "stale": r.run_id in stale} for r in runs]})
         return
     if not runs:
         _out().print("No runs yet. Run `baselinr profile -c " + str(config_path) + "` first.")
@@ -359,23 +349,18 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
     for name in ("Started (UTC)", "Table", "Action", "Status", "Rows", "Scanned", "Time", "Run"):
         table.add_column(name, justify="right" if name in ("Rows", "Scanned", "Time") else "left")
     for run in runs:
-        took = (
-            f"{(run['finished_at'] - run['started_at']).total_seconds():.2f}s"
-            if run["finished_at"]
-            else ""
-        )
-        state = run["status"]
-        style = {"completed": "green", "failed": "red"}.get(state, "yellow")
-        label = f"[{style}]{state}[/]" + (" (stale: killed?)" if run["stale"] else "")
+        took = f"{run.duration_seconds:.2f}s" if run.duration_seconds is not None else ""
+        style = {"completed": "green", "failed": "red"}.get(run.status, "yellow")
+        label = f"[{style}]{run.status}[/]" + (" (stale: killed?)" if run.run_id in stale else "")
         table.add_row(
-            run["started_at"].strftime("%m-%d %H:%M:%S"),
-            escape(".".join(p for p in (run["schema_name"], run["table_name"]) if p)),
-            run["action"],
+            run.started_at.strftime("%m-%d %H:%M:%S"),
+            escape(run.qualified),
+            run.action,
             label,
-            f"{run['row_count']:,}" if run["row_count"] is not None else "",
-            f"{run['rows_scanned']:,}" if run["rows_scanned"] is not None else "",
+            f"{run.row_count:,}" if run.row_count is not None else "",
+            f"{run.rows_scanned:,}" if run.rows_scanned is not None else "",
             took,
-            run["run_id"][:12] if state != "failed" else escape(_one_line(run["error"] or "")),
+            run.run_id[:12] if run.status != "failed" else escape(_one_line(run.error or "")),
         )
     _out().print(table)
 
@@ -506,7 +491,7 @@ def drift(
                         f"no completed runs of {', '.join(sorted(missing))} in storage "
                         f"(environment {config.environment!r}); profile it first"
                     )
-            reports = [detector.detect(r["run_id"]) for r in latest]
+            reports = [detector.detect(r.run_id) for r in latest]
     finally:
         storage.engine.dispose()
     failing = [r for r in reports if r.fails(level)]
@@ -525,11 +510,8 @@ def drift(
         _fail(f"drift at or above {level} in {len(failing)} table(s): {names}", 1)
 
 
-def _run_table_names(run: dict[str, Any]) -> set[str]:
-    names = {run["table_name"]}
-    if run["schema_name"]:
-        names.add(f"{run['schema_name']}.{run['table_name']}")
-    return names
+def _run_table_names(run: Any) -> set[str]:
+    return {run.table_name, run.qualified}
 
 
 _SEVERITY_STYLE = {"high": "bold red", "medium": "red", "low": "yellow", "none": "green"}

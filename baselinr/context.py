@@ -11,10 +11,12 @@ from functools import cached_property
 from sqlalchemy.engine import Connection, Engine
 
 from baselinr.config.models import BaselinrConfig
-from baselinr.connectors import Dialect, connect, create_engine, dialect_for
+from baselinr.connectors import Dialect, connect, create_engine
 from baselinr.drift.detector import DriftDetector
+from baselinr.engines import detector_for, dialect_for
 from baselinr.events import EventBus, build_bus
-from baselinr.storage import Storage
+from baselinr.incremental.detectors import ChangeDetector
+from baselinr.storage import StateStore, Storage
 
 
 class BaselinrContext:
@@ -38,6 +40,22 @@ class BaselinrContext:
             return Storage.open(self.config.storage, pool_size=self.config.profiling.max_workers)
 
     @cached_property
+    def state(self) -> StateStore:
+        """Incremental state (``baselinr_table_state`` or ``metadata_table``)."""
+        store = StateStore(
+            self.storage.engine, self.config.incremental.change_detection.metadata_table
+        )
+        if self.config.storage.create_tables:
+            store.ensure_table()
+        return store
+
+    @cached_property
+    def detector(self) -> ChangeDetector:
+        """The warehouse's change detector, with ``connector_overrides`` applied."""
+        overrides = self.config.incremental.change_detection.connector_overrides
+        return detector_for(self.dialect.name, overrides)
+
+    @cached_property
     def bus(self) -> EventBus:
         """The hooks of ``config.hooks`` (``sql`` on by default)."""
         return build_bus(self.config.hooks, lambda: self.storage.engine)
@@ -57,5 +75,5 @@ class BaselinrContext:
                 (value if isinstance(value, Engine) else value.engine).dispose()
         if "bus" in self.__dict__:
             self.__dict__.pop("bus").close()
-        self.__dict__.pop("dialect", None)
-        self.__dict__.pop("drift", None)
+        for name in ("dialect", "drift", "state", "detector"):
+            self.__dict__.pop(name, None)

@@ -2,7 +2,9 @@
 assets use to decide what to profile.
 
 Planning reads warehouse metadata (and, on engines without any, cheap fingerprint
-queries) and stored state; it never scans table data for profiling and never writes.
+queries) and stored state, once per plan; it never scans table data for profiling and
+never writes. Each decision carries what it was decided from (the detector's snapshot,
+the table's state) so that executing the plan reads neither again.
 """
 
 import datetime as dt
@@ -11,29 +13,20 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from baselinr.catalog import Catalog, ResolvedEntry, TableRef, resolve
-from baselinr.config.models import BaselinrConfig, SamplingConfig, TableEntry
+from baselinr.config.effective import (
+    effective_sampling,
+    partial_capable,
+    profile_signature,
+    unmerged_metrics,
+)
+from baselinr.config.models import BaselinrConfig, TableEntry
 from baselinr.connectors import first_line
 from baselinr.context import BaselinrContext
-from baselinr.incremental.decide import TableFacts, decide, not_due
-from baselinr.incremental.detectors import DetectTarget, TableSnapshot, detector_for
+from baselinr.incremental.decide import FORCED, TableFacts, decide, not_due
+from baselinr.incremental.detectors import DetectTarget, TableSnapshot
 from baselinr.incremental.detectors.base import unavailable
 from baselinr.incremental.plan import IncrementalPlan, TableDecision
 from baselinr.incremental.schedule import pinned_interval
-from baselinr.incremental.signature import partial_capable, profile_signature
-from baselinr.incremental.state import StateStore
-
-
-def effective_sampling(config: BaselinrConfig, entry: TableEntry) -> SamplingConfig | None:
-    """The entry's sampling, else the profiling default, when enabled."""
-    sampling = entry.sampling or config.profiling.sampling
-    return sampling if sampling.enabled else None
-
-
-def state_store(config: BaselinrConfig, context: BaselinrContext) -> StateStore:
-    store = StateStore(context.storage.engine, config.incremental.change_detection.metadata_table)
-    if config.storage.create_tables:
-        store.ensure_table()
-    return store
 
 
 class PlanBuilder:
@@ -58,15 +51,19 @@ class PlanBuilder:
         tables: Iterable[str] | None = None,
         *,
         now: dt.datetime | None = None,
+        force_full: Iterable[int] = (),
     ) -> IncrementalPlan:
         """Decide, per concrete table, what the next run does and why.
 
         ``entries`` limits planning to some ``profiling.tables`` indexes (a Dagster
         asset); ``tables`` to names (``orders`` or ``public.orders``). ``now`` is the
         time decisions are made for (default: the current time); executing the plan
-        records it as the time of the checks and profiles.
+        records it as the time of the checks and profiles. Tables of the entries in
+        ``force_full`` are profiled in full whatever their change metadata says
+        (deferrals and sampling stay as planned).
         """
         now = now or dt.datetime.now(dt.timezone.utc)
+        forced = frozenset(force_full)
         dialect = self.context.dialect
         with self.context.connect() as conn:
             catalog = resolve(conn, dialect, self.config, self._chosen(entries))
@@ -76,7 +73,7 @@ class PlanBuilder:
                 pairs = [(e, t) for e, t in pairs if t.table in wanted or t.qualified in wanted]
             database = dialect.database_name(conn)
             if self.config.incremental.enabled:
-                decisions = self._incremental(conn, database, pairs, now)
+                decisions = self._incremental(conn, database, pairs, now, forced)
             else:
                 decisions = [self._static(database, entry, table) for entry, table in pairs]
         return IncrementalPlan(
@@ -84,7 +81,7 @@ class PlanBuilder:
         )
 
     def _static(self, database: str, entry: ResolvedEntry, table: TableRef) -> TableDecision:
-        sampling = effective_sampling(self.config, entry.entry)
+        sampling = effective_sampling(self.config.profiling, entry.entry)
         if sampling is not None:
             action, reason = "sample", "sampling_configured"
         else:
@@ -105,28 +102,31 @@ class PlanBuilder:
         database: str,
         pairs: list[tuple[ResolvedEntry, TableRef]],
         now: dt.datetime,
+        forced: frozenset[int],
     ) -> list[TableDecision]:
         config = self.config
-        inc = config.incremental
-        store = state_store(config, self.context)
+        profiling, inc = config.profiling, config.incremental
+        store = self.context.state
         states = store.table_states(database)
         stored_partitions = store.partition_fingerprints(database)
         facts = []
         for entry, table in pairs:
-            sampling = effective_sampling(config, entry.entry)
+            sampling = effective_sampling(profiling, entry.entry)
             facts.append(
                 TableFacts(
                     database=database,
                     table=table,
                     entry_index=entry.index,
-                    signature=profile_signature(config, entry.entry),
+                    signature=profile_signature(profiling, inc, entry.entry),
                     sample_fraction=sampling.fraction if sampling else None,
-                    partial_capable=partial_capable(config, entry.entry),
+                    partial_capable=partial_capable(profiling, inc, entry.entry),
                     state=states.get(table),
                     stored_partitions=stored_partitions.get(table, {}),
                     pinned_interval=pinned_interval(inc.adaptive_scheduling, database, table)
                     if inc.adaptive_scheduling.enabled
                     else None,
+                    unmerged_metrics=unmerged_metrics(profiling, inc, entry.entry),
+                    forced=entry.index in forced,
                 )
             )
         early = {f.table: not_due(f, inc, now) for f in facts}
@@ -148,11 +148,12 @@ class PlanBuilder:
             entry = entries[f.table]
             key = entry.partition.key if entry.partition and f.partial_capable else None
             targets.append(DetectTarget(f.table, key, entry.watermark_column))
-        detector = detector_for(
-            self.context.dialect.name, self.config.incremental.change_detection.connector_overrides
-        )
+        detector = self.context.detector
         try:
             return detector.detect(conn, targets)
         except sa.exc.DBAPIError as exc:
             why = f"{detector.name} detector failed: {first_line(exc)}"
             return {t.table: unavailable(t.table, detector.name, why) for t in targets}
+
+
+__all__ = ["FORCED", "PlanBuilder"]

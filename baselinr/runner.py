@@ -1,11 +1,12 @@
 """Carry out a plan: profile the tables that need it, concurrently, and store results.
 
-One table's failure is recorded as a failed run and does not stop the others.
+One table's failure is recorded as a failed run and does not stop the others. Every
+figure an outcome reports comes from the stored run (``StoredRun``), so the CLI,
+events and Dagster metadata say what storage says.
 """
 
 import datetime as dt
 import logging
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -13,51 +14,120 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from baselinr.catalog import TableRef, select_columns
+from baselinr.catalog import TableRef
+from baselinr.config.effective import effective_sampling
 from baselinr.config.models import BaselinrConfig, SamplingConfig
 from baselinr.connectors import first_line
 from baselinr.context import BaselinrContext
 from baselinr.drift import DriftReport, evaluate_and_notify
-from baselinr.errors import BaselinrError, ProfilingError
+from baselinr.errors import BaselinrError
 from baselinr.events import ProfilingCompleted, ProfilingFailed, ProfilingStarted
-from baselinr.incremental.execute import IncrementalExecutor, ProfileWork
-from baselinr.incremental.plan import IncrementalPlan, TableDecision
+from baselinr.incremental.plan import ACTIONS, IncrementalPlan, TableDecision
 from baselinr.incremental.record import after_check, decision_events
 from baselinr.incremental.schedule import pinned_interval
-from baselinr.incremental.state import StateStore
-from baselinr.planner import PlanBuilder, effective_sampling, state_store
-from baselinr.profiling.metrics import METRICS
-from baselinr.profiling.profiler import TableProfile, profile_table
-from baselinr.profiling.query import ProfileRequest
+from baselinr.planner import PlanBuilder
+from baselinr.profiling.profiler import TableProfile
+from baselinr.storage.records import StoredBatch, StoredRun
 from baselinr.storage.schema import utcnow
 from baselinr.storage.writer import RunRecord
+from baselinr.strategies import ProfileWork, TableProfiler
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TableOutcome:
+    """What a batch did with one table. ``run`` is this batch's stored run of it
+    (completed or failed); ``cached`` the stored run whose results are still current
+    for a table that was skipped or deferred."""
+
     decision: TableDecision
     status: str  # completed | failed | skipped | deferred
-    run_id: str | None = None
+    run: StoredRun | None = None
     profile: TableProfile | None = None
-    row_count: int | None = None
-    error: str | None = None
-    duration_seconds: float = 0.0
     drift: DriftReport | None = None  # the run judged against its baseline
-    # What was carried out when it differs from the plan (a partial that had to be full).
-    executed_action: str | None = None
-    # Skipped/deferred tables: the run whose results are still current, and its time.
-    cached_run_id: str | None = None
-    cached_at: dt.datetime | None = None
+    cached: StoredRun | None = None
 
     @property
     def table(self) -> TableRef:
-        return TableRef(self.decision.schema, self.decision.table)
+        return self.decision.ref
 
     @property
     def action(self) -> str:
-        return self.executed_action or self.decision.action
+        """What was carried out: the stored run's action, else the decision's."""
+        return self.run.action if self.run is not None else self.decision.action
+
+    @property
+    def executed_action(self) -> str | None:
+        """The action carried out when it differs from the plan (a partial that had to
+        be full)."""
+        return self.action if self.action != self.decision.action else None
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.run_id if self.run is not None else None
+
+    @property
+    def error(self) -> str | None:
+        return self.run.error if self.run is not None else None
+
+    @property
+    def row_count(self) -> int | None:
+        """The table's rows as stored by this run, or by the run still current."""
+        source = self.run or self.cached
+        return source.row_count if source is not None else None
+
+    @property
+    def rows_scanned(self) -> int:
+        return (self.run.rows_scanned or 0) if self.run is not None else 0
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.run.duration_seconds or 0.0) if self.run is not None else 0.0
+
+    @property
+    def rows_avoided(self) -> int:
+        """Rows not read: the part of the table a partial or sampled run left out, or
+        the whole table when it was skipped or deferred."""
+        if self.run is not None:
+            return self.run.rows_avoided
+        estimated = self.decision.estimated_rows
+        return estimated if estimated is not None else (self.row_count or 0)
+
+    @property
+    def bytes_avoided(self) -> int:
+        """The share of the table's estimated bytes that was not read."""
+        size = self.decision.estimated_bytes
+        if not size:
+            return 0
+        if self.run is None:
+            return size
+        rows = self.run.row_count
+        return round(size * self.run.rows_avoided / rows) if rows else 0
+
+    @property
+    def cached_run_id(self) -> str | None:
+        return self.cached.run_id if self.cached is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table's line in a batch record (and in ``profile --json``)."""
+        d = self.decision
+        return {
+            "table": d.qualified,
+            "schema": d.schema,
+            "name": d.table,
+            "action": self.action,
+            "planned_action": d.action,
+            "reason": d.reason,
+            "status": self.status,
+            "run_id": self.run_id,
+            "snapshot_id": d.snapshot_id,
+            "row_count": self.row_count,
+            "rows_scanned": self.rows_scanned,
+            "rows_avoided": self.rows_avoided,
+            "bytes_avoided": self.bytes_avoided,
+            "cached_run_id": self.cached_run_id,
+        }
 
 
 @dataclass
@@ -65,6 +135,7 @@ class BatchResult:
     batch_id: str
     plan: IncrementalPlan
     outcomes: list[TableOutcome] = field(default_factory=list)
+    stored: StoredBatch | None = None  # the batch's record in storage
 
     @property
     def failed(self) -> list[TableOutcome]:
@@ -75,15 +146,27 @@ class BatchResult:
         return not self.failed
 
     def summary(self) -> dict[str, int]:
-        counts = Counter(o.action for o in self.outcomes)
-        summary = {action: counts.get(action, 0) for action in self.plan.to_summary()}
+        counts = Counter(o.action for o in self.outcomes if o.status != "failed")
+        summary = {action: counts.get(action, 0) for action in ACTIONS}
         summary["failed"] = len(self.failed)
         return summary
 
-
-def metric_names(config: BaselinrConfig, entry_index: int) -> tuple[str, ...]:
-    entry = config.profiling.tables[entry_index]
-    return tuple(entry.metrics or config.profiling.metrics)
+    def record(
+        self, started: dt.datetime, environment: str, dagster_run_id: str | None
+    ) -> StoredBatch:
+        return StoredBatch(
+            batch_id=self.batch_id,
+            started_at=started,
+            finished_at=utcnow(),
+            tables=len(self.outcomes),
+            counts=self.summary(),
+            rows_scanned=sum(o.rows_scanned for o in self.outcomes),
+            rows_avoided=sum(o.rows_avoided for o in self.outcomes if o.status != "failed"),
+            bytes_avoided=sum(o.bytes_avoided for o in self.outcomes if o.status != "failed"),
+            decisions=tuple(o.to_dict() for o in self.outcomes),
+            environment=environment,
+            dagster_run_id=dagster_run_id,
+        )
 
 
 class ProfileRunner:
@@ -99,8 +182,11 @@ class ProfileRunner:
         tables: Iterable[str] | None = None,
         *,
         now: dt.datetime | None = None,
+        force_full: Iterable[int] = (),
     ) -> IncrementalPlan:
-        return PlanBuilder(self.config, self.context).get_tables_to_run(entries, tables, now=now)
+        return PlanBuilder(self.config, self.context).get_tables_to_run(
+            entries, tables, now=now, force_full=force_full
+        )
 
     def profile(
         self,
@@ -112,18 +198,9 @@ class ProfileRunner:
     ) -> BatchResult:
         return self.execute(self.plan(entries, tables, now=now), **kwargs)
 
-    def cached_metrics(self, outcome: TableOutcome) -> dict[str, dict[str, Any]]:
-        """column -> metric -> value of the run whose results a skipped or deferred
-        table still has (empty when it was never profiled)."""
-        run_id = outcome.cached_run_id or outcome.run_id
-        return self.context.storage.reader.run_metrics(run_id) if run_id else {}
-
     @property
     def _incremental(self) -> bool:
         return self.config.incremental.enabled
-
-    def _store(self) -> StateStore:
-        return state_store(self.config, self.context)
 
     def execute(
         self,
@@ -135,14 +212,18 @@ class ProfileRunner:
         on_done: Callable[[TableOutcome], None] | None = None,
     ) -> BatchResult:
         batch = BatchResult(batch_id or uuid.uuid4().hex, plan)
+        started = utcnow()
         _ = self.context.storage  # fail fast (and migrate once) before any thread starts
-        cached = self._record_not_run(plan) if self._incremental else {}
+        idle = self._record_not_run(plan) if self._incremental else {}
+        profiler = TableProfiler(
+            self.config, self.context, self.context.state if self._incremental else None
+        )
 
         def work(decision: TableDecision) -> TableOutcome:
             if on_start is not None:
                 on_start(decision)
-            outcome = cached.get(id(decision)) or self._run_one(
-                decision, batch.batch_id, dagster_run_id, plan.created_at
+            outcome = idle.get(id(decision)) or self._run_one(
+                profiler, decision, batch.batch_id, dagster_run_id, plan.created_at
             )
             if on_done is not None:
                 on_done(outcome)
@@ -151,55 +232,57 @@ class ProfileRunner:
         workers = max(1, min(self.config.profiling.max_workers, len(plan.decisions)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baselinr") as pool:
             batch.outcomes = list(pool.map(work, plan.decisions))
+        record = batch.record(started, self.config.environment, dagster_run_id)
+        batch.stored = self.context.storage.writer.record_batch(record)
         return batch
 
     # --- tables that do not run: state bookkeeping and events, in one go ------------------
     def _record_not_run(self, plan: IncrementalPlan) -> dict[int, TableOutcome]:
         """Skips and deferrals: ``last_checked_at``, interval growth and the decision go to
         the state (``last_profiled_at`` never moves); ``ProfilingSkipped`` & co. are
-        emitted. Returns the outcomes, keyed by ``id(decision)``."""
+        emitted. Returns the outcomes, keyed by ``id(decision)``, with the stored run
+        still current for each (one query)."""
         idle = [d for d in plan.decisions if not d.runs]
         if not idle:
             return {}
-        store = self._store()
-        states = store.table_states(idle[0].database)
         adaptive = self.config.incremental.adaptive_scheduling
-        outcomes: dict[int, TableOutcome] = {}
         updated = []
         for decision in idle:
-            table = TableRef(decision.schema, decision.table)
-            state = states.get(table)
             pinned = (
-                pinned_interval(adaptive, decision.database, table) if adaptive.enabled else None
+                pinned_interval(adaptive, decision.database, decision.ref)
+                if adaptive.enabled
+                else None
             )
-            updated.append(after_check(state, decision, adaptive, pinned, plan.created_at))
-            outcomes[id(decision)] = TableOutcome(
-                decision,
-                "skipped" if decision.action == "skip" else "deferred",
-                cached_run_id=state.last_run_id if state else None,
-                cached_at=state.last_profiled_at if state else None,
-            )
-        store.write_table_states(updated)
+            updated.append(after_check(decision.state, decision, adaptive, pinned, plan.created_at))
+        self.context.state.write_table_states(updated)
         self.context.bus.emit_many(e for d in idle for e in decision_events(d))
-        return outcomes
+        last = [d.state.last_run_id for d in idle if d.state and d.state.last_run_id]
+        cached = self.context.storage.reader.runs_by_id(last)
+        return {
+            id(d): TableOutcome(
+                d,
+                "skipped" if d.action == "skip" else "deferred",
+                cached=cached.get(d.state.last_run_id) if d.state and d.state.last_run_id else None,
+            )
+            for d in idle
+        }
 
     # --- one table -----------------------------------------------------------------------
     def _run_one(
         self,
+        profiler: TableProfiler,
         decision: TableDecision,
         batch_id: str,
         dagster_run_id: str | None,
-        plan_time: dt.datetime | None = None,
+        plan_time: dt.datetime,
     ) -> TableOutcome:
         if not decision.runs:
             return TableOutcome(decision, "skipped" if decision.action == "skip" else "deferred")
-        run_id = uuid.uuid4().hex
-        started = time.monotonic()
         sampling = self._sampling(decision)
         storage, bus = self.context.storage, self.context.bus
-        storage.writer.start(
+        run = storage.writer.start(
             RunRecord(
-                run_id=run_id,
+                run_id=uuid.uuid4().hex,
                 batch_id=batch_id,
                 database_name=decision.database,
                 schema_name=decision.schema,
@@ -215,125 +298,67 @@ class ProfileRunner:
         where: dict[str, Any] = {
             "schema_name": decision.schema,
             "table_name": decision.table,
-            "run_id": run_id,
+            "run_id": run.run_id,
         }
         bus.emit(ProfilingStarted(action=decision.action, **where))
         if self._incremental:
-            for event in decision_events(decision, run_id):
+            for event in decision_events(decision, run.run_id):
                 bus.emit(event)
-        executed = decision.action
         try:
-            if self._incremental:
-                work = IncrementalExecutor(self.config, self.context, self._store()).run(
-                    decision, run_id, sampling, plan_time or utcnow()
-                )
-            else:
-                work = self._plain_work(decision, sampling)
-            profile, row_count, executed = work.profile, work.row_count, work.action
-            storage.writer.complete(
-                run_id,
-                profile,
-                row_count=row_count,
-                metadata={
-                    "statements": profile.statements,
-                    "reason": decision.reason,
-                    "row_count_estimated": profile.sample_fraction is not None,
-                    **({"action": executed} if executed != decision.action else {}),
-                    **work.metadata,
-                },
+            with self.context.connect() as conn:
+                work = profiler.run(conn, decision, run.run_id, sampling, plan_time)
+            run = storage.writer.complete(
+                run,
+                work.profile,
+                row_count=work.row_count,
+                rows_scanned=work.rows_scanned,
+                action=work.action if work.action != decision.action else None,
+                metadata=_run_metadata(decision, work),
                 also=work.write_state,
                 as_of=work.as_of,
-                rows_scanned=work.rows_scanned,
-                action=executed if executed != decision.action else None,
             )
         except Exception as exc:
             message = _describe_failure(exc)
             log.error("profiling %s failed: %s", decision.qualified, message)
             try:
-                storage.writer.fail(run_id, message)
+                run = storage.writer.fail(run, message)
             finally:
                 bus.emit(ProfilingFailed(action=decision.action, reason=message, **where))
-            return TableOutcome(
-                decision,
-                "failed",
-                run_id,
-                error=message,
-                duration_seconds=time.monotonic() - started,
-            )
-        duration = time.monotonic() - started
+            return TableOutcome(decision, "failed", run)
         bus.emit(
             ProfilingCompleted(
-                action=executed,
-                row_count=row_count,
-                rows_scanned=work.rows_scanned,
-                column_count=len(profile.columns),
-                duration_seconds=duration,
-                snapshot_id=decision.snapshot_id,
+                action=run.action,
+                row_count=run.row_count,
+                rows_scanned=run.rows_scanned,
+                column_count=run.column_count or 0,
+                duration_seconds=run.duration_seconds or 0.0,
+                snapshot_id=run.snapshot_id,
                 **where,
             )
         )
-        drift = evaluate_and_notify(self.context, run_id, decision.snapshot_id)
-        return TableOutcome(
-            decision,
-            "completed",
-            run_id,
-            profile,
-            row_count,
-            duration_seconds=duration,
-            drift=drift,
-            executed_action=executed if executed != decision.action else None,
-        )
-
-    def _plain_work(self, decision: TableDecision, sampling: SamplingConfig | None) -> ProfileWork:
-        """Without incremental state: just the profile."""
-        profile = self._profile(decision, sampling)
-        action = "sample" if sampling is not None else decision.action
-        return ProfileWork(
-            profile, action, _row_count(profile), profile.rows, {}, {}, lambda conn: None
-        )
+        drift = evaluate_and_notify(self.context, run.run_id, decision.snapshot_id)
+        return TableOutcome(decision, "completed", run, work.profile, drift)
 
     def _sampling(self, decision: TableDecision) -> SamplingConfig | None:
         if decision.action != "sample":
             return None
         entry = self.config.profiling.tables[decision.entry_index]
-        configured = effective_sampling(self.config, entry)
+        configured = effective_sampling(self.config.profiling, entry)
         fraction = decision.sample_fraction or (configured.fraction if configured else 0.1)
         base = configured or SamplingConfig()
         return base.model_copy(update={"enabled": True, "fraction": fraction})
 
-    def _profile(self, decision: TableDecision, sampling: SamplingConfig | None) -> TableProfile:
-        entry = self.config.profiling.tables[decision.entry_index]
-        metrics = metric_names(self.config, decision.entry_index)
-        dialect = self.context.dialect
-        with self.context.connect() as conn:
-            all_columns = dialect.list_columns(conn, decision.schema, decision.table)
-            columns = select_columns(all_columns, entry.columns)
-            if entry.partition and entry.partition.key not in {c.name for c in all_columns}:
-                raise ProfilingError(
-                    f"partition key '{entry.partition.key}' is not a column of {decision.qualified}"
-                )
-            edges = {}
-            if any(METRICS["histogram"].applies_to(c.category) for c in columns) and (
-                "histogram" in metrics
-            ):
-                edges = self.context.storage.reader.histogram_edges(decision.schema, decision.table)
-            request = ProfileRequest(
-                table=TableRef(decision.schema, decision.table),
-                columns=tuple(columns),
-                metrics=metrics,
-                histogram_bins=self.config.profiling.histogram_bins,
-                top_values_k=self.config.profiling.top_values_k,
-                partition=entry.partition,
-                sampling=sampling,
-                histogram_edges=edges,
-            )
-            return profile_table(conn, dialect, request)
 
-
-def _row_count(profile: TableProfile) -> int:
-    if profile.sample_fraction:
-        return round(profile.rows / profile.sample_fraction)
-    return profile.rows
+def _run_metadata(decision: TableDecision, work: ProfileWork) -> dict[str, Any]:
+    """``baselinr_runs.metadata``: how the run was made (beyond the contract columns)."""
+    return {
+        "statements": work.profile.statements,
+        "reason": decision.reason,
+        "row_count_estimated": work.profile.sample_fraction is not None,
+        **({"action": work.action} if work.action != decision.action else {}),
+        **({"estimated_bytes": decision.estimated_bytes} if decision.estimated_bytes else {}),
+        **work.metadata,
+    }
 
 
 def _describe_failure(exc: BaseException) -> str:

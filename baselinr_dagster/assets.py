@@ -6,7 +6,6 @@ profiles them concurrently (``max_workers``) in one step, and definitions for
 thousands of entries load fast (see ``bench/dagster_bench.py``).
 """
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -14,13 +13,12 @@ from typing import Any
 
 import dagster as dg
 
-from baselinr.config import load_layout
-from baselinr.config.models import LayoutConfig
 from baselinr.errors import BaselinrError
-from baselinr.incremental.plan import IncrementalPlan
+from baselinr.incremental.plan import ACTIONS
 from baselinr.runner import TableOutcome
 from baselinr_dagster.checks import check_results, check_specs, selected_checks
-from baselinr_dagster.metadata import cached_runs, materialization_metadata, table_report
+from baselinr_dagster.layout import LayoutConfig, load_layout
+from baselinr_dagster.metadata import cached_results, materialization_metadata, table_report
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.translator import (
     SUMMARY_NAME,
@@ -41,20 +39,8 @@ class ProfileRunConfig(dg.Config):
     """Run config of the profiling step."""
 
     force_full: list[str] = []
-    """Asset keys (``a/b/c``) whose tables are profiled even where the plan says skip,
-    e.g. because their config changed (the sensor sets this)."""
-
-
-def with_forced(plan: IncrementalPlan, entries: set[int]) -> IncrementalPlan:
-    """Turn ``skip`` and ``partial`` into ``full`` for the given entries. Deferrals
-    (cost caps) and sampling stay as planned."""
-    decisions = tuple(
-        dataclasses.replace(d, action="full", reason=f"forced ({d.action}: {d.reason})")
-        if d.entry_index in entries and d.action in ("skip", "partial")
-        else d
-        for d in plan.decisions
-    )
-    return dataclasses.replace(plan, decisions=decisions)
+    """Asset keys (``a/b/c``) whose tables are profiled in full even where the plan says
+    skip or partial (deferrals and sampling stay as planned)."""
 
 
 def _source_kind(source_type: str | None) -> str | None:
@@ -164,17 +150,16 @@ def _materialize(
     chosen: Sequence[EntryAsset],
 ) -> Iterator[dg.MaterializeResult]:
     runner = baselinr.runner()
+    forced = {a.index for a in chosen if a.key.to_user_string() in set(config.force_full)}
     try:
-        plan = runner.plan(entries=[a.index for a in chosen])
+        plan = runner.plan(entries=[a.index for a in chosen], force_full=forced)
     except BaselinrError as exc:
         raise dg.Failure(description=f"Baselinr could not plan this run: {exc}") from None
-    forced = {a.index for a in chosen if a.key.to_user_string() in set(config.force_full)}
-    plan = with_forced(plan, forced)
     for warning in plan.warnings:
         context.log.warning(warning)
     context.log.info(f"plan: {plan.to_summary()}")
     result = runner.execute(plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id)
-    cached = cached_runs(result.outcomes, baselinr.context.storage.reader)
+    cached = cached_results(result.outcomes, baselinr.context.storage.reader)
     database = plan.decisions[0].database if plan.decisions else None
     by_entry: dict[int, list[TableOutcome]] = defaultdict(list)
     for outcome in result.outcomes:
@@ -214,8 +199,6 @@ def _summary_asset(
     group_name: str,
     default_tags: Mapping[str, str] | None,
 ) -> dg.AssetsDefinition:
-    wanted = set(table_keys)
-
     @dg.asset(
         key=key,
         deps=table_keys,
@@ -223,44 +206,28 @@ def _summary_asset(
         tags=dict(default_tags or {}),
         kinds={"baselinr"},
         description="What this run of Baselinr actually did: decisions per action, tables "
-        "profiled, rows scanned, rows not rescanned.",
+        "profiled, rows scanned, rows not rescanned (read from Baselinr's storage).",
     )
-    def summary(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        records = context.instance.all_logs(
-            context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-        )
-        decisions: list[dict[str, Any]] = []
-        rows_scanned = rows_avoided = bytes_avoided = 0
-        assets = 0
-        for record in records:
-            event = record.dagster_event
-            materialization = event.step_materialization_data.materialization if event else None
-            if materialization is None or materialization.asset_key not in wanted:
-                continue
-            assets += 1
-            meta = materialization.metadata
-            decisions.extend(_value(meta.get("baselinr/decisions")) or [])
-            rows_scanned += int(_value(meta.get("baselinr/rows_scanned")) or 0)
-            rows_avoided += int(_value(meta.get("baselinr/estimated_rows_avoided")) or 0)
-            bytes_avoided += int(_value(meta.get("baselinr/estimated_bytes_avoided")) or 0)
-        counts = {a: 0 for a in ("full", "partial", "sample", "skip", "defer")}
-        for d in decisions:
-            counts[d["action"]] = counts.get(d["action"], 0) + 1
+    def summary(
+        context: dg.AssetExecutionContext, baselinr: BaselinrResource
+    ) -> dg.MaterializeResult:
+        batch = baselinr.context.storage.reader.batch(context.run.run_id)
+        if batch is None:
+            return dg.MaterializeResult(
+                metadata={"baselinr/tables": 0, "baselinr/note": "no table was planned in this run"}
+            )
         return dg.MaterializeResult(
             metadata={
-                "baselinr/assets_materialized": assets,
-                "baselinr/tables": len(decisions),
-                "baselinr/tables_profiled": sum(1 for d in decisions if d["status"] == "completed"),
-                "baselinr/rows_scanned": rows_scanned,
-                "baselinr/estimated_rows_avoided": rows_avoided,
-                "baselinr/estimated_bytes_avoided": bytes_avoided,
-                **{f"baselinr/action/{a}": n for a, n in counts.items()},
-                "baselinr/decisions": dg.MetadataValue.json(decisions),
+                "baselinr/batch_id": batch.batch_id,
+                "baselinr/tables": batch.tables,
+                "baselinr/tables_profiled": batch.profiled,
+                "baselinr/rows_scanned": batch.rows_scanned,
+                "baselinr/estimated_rows_avoided": batch.rows_avoided,
+                "baselinr/estimated_bytes_avoided": batch.bytes_avoided,
+                **{f"baselinr/action/{a}": batch.counts.get(a, 0) for a in ACTIONS},
+                "baselinr/failed": batch.counts.get("failed", 0),
+                "baselinr/decisions": dg.MetadataValue.json([dict(d) for d in batch.decisions]),
             }
         )
 
     return summary
-
-
-def _value(entry: Any) -> Any:
-    return getattr(entry, "value", entry)

@@ -13,10 +13,10 @@ from typing import Any
 
 import dagster as dg
 
-from baselinr.config.models import LayoutConfig
 from baselinr.drift import DriftReport, at_least
 from baselinr.drift.severity import highest
 from baselinr.runner import TableOutcome
+from baselinr_dagster.layout import LayoutConfig
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.translator import EntryAsset
 

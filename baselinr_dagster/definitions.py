@@ -6,8 +6,8 @@ from typing import Any
 
 import dagster as dg
 
-from baselinr.config import load_layout
 from baselinr_dagster.assets import RESOURCE_KEY, profiling_assets
+from baselinr_dagster.layout import load_layout
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.sensor import baselinr_plan_sensor
 

@@ -7,13 +7,13 @@ decision per table, run ids, and a compact metric table.
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from baselinr.runner import TableOutcome
-from baselinr.storage.reader import ResultReader, RunResults
+from baselinr.storage.reader import ResultReader
+from baselinr.storage.records import RunResults
 
 _METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
 _DECISION_KEYS: tuple[str, ...] = (
@@ -50,57 +50,28 @@ def metric_table(columns: dict[str, dict[str, Any]], types: dict[str, str]) -> s
     return "\n".join([header, rule, *rows])
 
 
-@dataclass(frozen=True)
-class CachedRun:
-    """The stored run whose results are still current for a table that did not run."""
-
-    run: dict[str, Any]
-    results: RunResults
+def cached_results(outcomes: Sequence[TableOutcome], reader: ResultReader) -> dict[str, RunResults]:
+    """The stored results of the runs still current for skipped and deferred tables,
+    keyed by run id: one query, however many tables were skipped."""
+    return reader.results_for_runs(o.cached_run_id for o in outcomes if o.cached_run_id)
 
 
-def cached_runs(outcomes: Sequence[TableOutcome], reader: ResultReader) -> dict[str, CachedRun]:
-    """Cached runs of the skipped and deferred tables, keyed by run id: two queries,
-    however many tables were skipped."""
-    ids = [o.cached_run_id for o in outcomes if o.profile is None and o.cached_run_id]
-    found = reader.runs_by_id(ids)
-    stored = reader.results_for_runs(found)
-    return {run_id: CachedRun(run, stored[run_id]) for run_id, run in found.items()}
-
-
-def table_report(outcome: TableOutcome, cached: CachedRun | None) -> dict[str, Any]:
-    """One table's part of the materialization: fresh metrics for profiled tables,
-    cached ones (with their age) for skipped or deferred tables."""
-    d = outcome.decision
-    report: dict[str, Any] = {
-        "table": d.qualified,
-        "schema": d.schema,
-        "name": d.table,
-        "action": outcome.action,
-        "planned_action": d.action,
-        "reason": d.reason,
-        "status": outcome.status,
-        "run_id": outcome.run_id,
-        "snapshot_id": d.snapshot_id,
-        "row_count": outcome.row_count,
-        "rows_scanned": outcome.profile.rows if outcome.profile else 0,
-        "estimated_rows": d.estimated_rows,
-        "estimated_bytes": d.estimated_bytes,
-    }
+def table_report(outcome: TableOutcome, cached: RunResults | None) -> dict[str, Any]:
+    """One table's part of the materialization: the outcome's stored figures, with fresh
+    metrics for profiled tables and cached ones (with their age) for skipped or
+    deferred tables."""
+    report = outcome.to_dict()
+    report["estimated_rows"] = outcome.decision.estimated_rows
+    report["estimated_bytes"] = outcome.decision.estimated_bytes
     if outcome.profile is not None:
         report["columns"] = {c.column.name: c.metrics for c in outcome.profile.columns}
         report["types"] = {c.column.name: c.column.type_name for c in outcome.profile.columns}
-        # partial and sampled profiles read fewer rows than the table has
-        report["rows_avoided"] = max((outcome.row_count or 0) - outcome.profile.rows, 0)
         return report
-    if cached is not None:
-        finished = cached.run["finished_at"]
-        report["cached_run_id"] = cached.run["run_id"]
+    if outcome.cached is not None and cached is not None:
+        finished = outcome.cached.finished_at
         report["cached_as_of"] = finished.isoformat() if finished else None
-        report["row_count"] = cached.run["row_count"]
-        report["columns"] = cached.results.metrics
-        report["types"] = cached.results.columns
-    report["rows_avoided"] = d.estimated_rows or report["row_count"] or 0
-    report["bytes_avoided"] = d.estimated_bytes or 0
+        report["columns"] = cached.metrics
+        report["types"] = cached.columns
     return report
 
 
@@ -111,9 +82,9 @@ def materialization_metadata(
         "baselinr/tables": len(reports),
         "baselinr/profiled": sum(1 for r in reports if r["status"] == "completed"),
         "baselinr/skipped": sum(1 for r in reports if r["status"] in ("skipped", "deferred")),
-        "baselinr/rows_scanned": sum(r["rows_scanned"] or 0 for r in reports),
-        "baselinr/estimated_rows_avoided": sum(r.get("rows_avoided") or 0 for r in reports),
-        "baselinr/estimated_bytes_avoided": sum(r.get("bytes_avoided") or 0 for r in reports),
+        "baselinr/rows_scanned": sum(r["rows_scanned"] for r in reports),
+        "baselinr/estimated_rows_avoided": sum(r["rows_avoided"] for r in reports),
+        "baselinr/estimated_bytes_avoided": sum(r["bytes_avoided"] for r in reports),
         "baselinr/decisions": dg.MetadataValue.json(
             [{k: r.get(k) for k in _DECISION_KEYS} for r in reports]
         ),

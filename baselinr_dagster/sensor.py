@@ -1,15 +1,20 @@
 """``baselinr_plan_sensor``: each tick asks the planner what changed and requests a run
 for those assets only.
 
-Cursor (compact JSON): per asset, a signature of its config and a hash of its tables'
-snapshot ids — ``{"v": 1, "a": {"baselinr/main/orders": ["<config sig>", "<snap hash>"]}}``.
-An asset is requested when its config signature changed or when the planner decides
-``full``, ``partial`` or ``sample`` for one of its tables. The run key hashes what is
-requested (assets, snapshot ids, config signatures, the latest attempt per table),
-so the same request is not launched twice while a run is pending, and any new
-change — or a finished attempt — makes a new key.
+Cursor (compact JSON): per asset, its profile signature (what shapes its profile),
+the drift settings' signature and a hash of its tables' snapshot ids —
+``{"v": 2, "a": {"baselinr/main/orders": ["<profile sig>", "<drift sig>", "<snaps>"]}}``.
+An asset is requested when its profile signature changed or when the planner decides
+``full``, ``partial`` or ``sample`` for one of its tables (a changed profile
+signature is a ``config_changed`` full profile for the planner too). Drift settings
+never re-profile: when only they changed, the sensor requests the assets' drift and
+schema checks alone, which re-judge the stored runs. The run key hashes what is
+requested (assets, snapshot ids, signatures, the latest attempt per table), so the
+same request is not launched twice while a run is pending, and any new change — or a
+finished attempt — makes a new key.
 """
 
+import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
@@ -19,16 +24,19 @@ from typing import Any
 
 import dagster as dg
 
-from baselinr.config import load_layout
+from baselinr.config.effective import drift_signature, requested_metrics
 from baselinr.connectors import describe
 from baselinr.errors import BaselinrError, WarehouseUnavailableError
 from baselinr.incremental.plan import TableDecision
 from baselinr.planner import PlanBuilder
-from baselinr_dagster.assets import profile_op_name
+from baselinr_dagster.checks import DRIFT_CHECK, SCHEMA_CHECK
+from baselinr_dagster.layout import load_layout
 from baselinr_dagster.resource import shared_context
 from baselinr_dagster.translator import EntryAsset, entry_assets, safe_name
 
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
+# How far back a table's latest attempt is looked for (part of the run key).
+ATTEMPT_WINDOW = dt.timedelta(days=7)
 _MAX_TAG = 1000
 
 
@@ -66,11 +74,12 @@ def evaluate_plan(
 ) -> dg.RunRequest | dg.SkipReason:
     layout = load_layout(config_path)
     assets = entry_assets(layout, [safe_name(asset_prefix)])
+    drift = drift_signature(layout.drift_detection)
     previous = parse_cursor(context.cursor)
     shared = shared_context(config_path)
     try:
         plan = PlanBuilder(shared.config, shared).get_tables_to_run()
-        attempts = shared.storage.reader.latest_attempts()
+        attempts = shared.storage.reader.latest_attempts(ATTEMPT_WINDOW)
     except WarehouseUnavailableError as exc:
         return dg.SkipReason(f"Baselinr source unreachable ({_source(shared)}): {exc}")
     except BaselinrError as exc:
@@ -82,14 +91,16 @@ def evaluate_plan(
 
     cursor: dict[str, list[str]] = {}
     requested: list[tuple[EntryAsset, bool, list[TableDecision]]] = []
+    rejudge: list[EntryAsset] = []
     in_flight: list[str] = []
     for asset in assets:
         key = asset.key.to_user_string()
         decisions = by_entry.get(asset.index, [])
         snapshots = _hash(sorted((d.qualified, d.snapshot_id) for d in decisions))
-        cursor[key] = [asset.signature, snapshots]
+        cursor[key] = [asset.signature, drift, snapshots]
         before = previous.get(key)
         config_changed = before is not None and before[0] != asset.signature
+        drift_changed = before is not None and before[1] != drift
         new_asset = before is None and bool(previous)
         to_run = [d for d in decisions if d.runs]
         busy = [d for d in to_run if attempts.get((d.schema, d.table), ("", False))[1]]
@@ -98,9 +109,15 @@ def evaluate_plan(
             continue
         if config_changed or new_asset or to_run:
             requested.append((asset, config_changed, to_run))
+        elif drift_changed and layout.drift_detection.enabled:
+            rejudge.append(asset)
 
+    new_cursor = json.dumps({"v": CURSOR_VERSION, "a": cursor}, separators=(",", ":"))
+    if not requested and rejudge:
+        context.update_cursor(new_cursor)
+        return _rejudge_request(rejudge, drift)
     if not requested:
-        context.update_cursor(json.dumps({"v": CURSOR_VERSION, "a": cursor}, separators=(",", ":")))
+        context.update_cursor(new_cursor)
         summary = ", ".join(f"{n} {a}" for a, n in plan.to_summary().items() if n)
         note = f"; {len(in_flight)} asset(s) already being profiled" if in_flight else ""
         return dg.SkipReason(
@@ -109,13 +126,13 @@ def evaluate_plan(
         )
 
     keys = [asset.key for asset, _, _ in requested]
-    forced = sorted(asset.key.to_user_string() for asset, changed, _ in requested if changed)
+    changed = sorted(asset.key.to_user_string() for asset, changed, _ in requested if changed)
     tables = sorted({d.qualified for _, _, ds in requested for d in ds})
     metrics = sorted(
-        {m for asset, _, _ in requested for m in (asset.entry.metrics or layout.profiling.metrics)}
+        {m for asset, _, _ in requested for m in requested_metrics(layout.profiling, asset.entry)}
     )
     metric_requests = sum(
-        len(asset.entry.metrics or layout.profiling.metrics) * max(len(ds), 1)
+        len(requested_metrics(layout.profiling, asset.entry)) * max(len(ds), 1)
         for asset, _, ds in requested
     )
     run_key = _hash(
@@ -131,18 +148,30 @@ def evaluate_plan(
             for asset, _, ds in requested
         ]
     )
-    context.update_cursor(json.dumps({"v": CURSOR_VERSION, "a": cursor}, separators=(",", ":")))
+    context.update_cursor(new_cursor)
     return dg.RunRequest(
         run_key=f"baselinr-{run_key}",
         asset_selection=keys,
-        run_config={"ops": {profile_op_name(asset_prefix): {"config": {"force_full": forced}}}},
         tags={
             "baselinr/changed_tables": _tag_list(tables) or "none",
-            "baselinr/config_changed": _tag_list(forced) or "none",
+            "baselinr/config_changed": _tag_list(changed) or "none",
             "baselinr/assets_requested": str(len(keys)),
             "baselinr/metrics_requested": str(metric_requests),
             "baselinr/metrics": _tag_list(metrics),
         },
+    )
+
+
+def _rejudge_request(assets: Sequence[EntryAsset], drift: str) -> dg.RunRequest:
+    """The drift and schema checks of ``assets`` alone: they re-judge the stored runs
+    under the new drift settings; nothing is profiled."""
+    checks = [dg.AssetCheckKey(a.key, c) for a in assets for c in (DRIFT_CHECK, SCHEMA_CHECK)]
+    names = [a.key.to_user_string() for a in assets]
+    return dg.RunRequest(
+        run_key=f"baselinr-checks-{_hash([drift, names])}",
+        asset_selection=[],
+        asset_check_keys=checks,
+        tags={"baselinr/drift_settings_changed": _tag_list(names)},
     )
 
 

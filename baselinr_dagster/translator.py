@@ -3,8 +3,6 @@
 Built from the config alone: nothing here connects to the warehouse or storage.
 """
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +10,9 @@ from typing import Any
 
 import dagster as dg
 
-from baselinr.config.models import LayoutConfig, TableEntry
+from baselinr.config.effective import effective_sampling, profile_signature, requested_metrics
+from baselinr.config.models import TableEntry
+from baselinr_dagster.layout import LayoutConfig
 
 SUMMARY_NAME = "summary"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -48,25 +48,6 @@ def entry_key(entry: TableEntry, prefix: Sequence[str]) -> dg.AssetKey:
     return dg.AssetKey(parts)
 
 
-def entry_signature(layout: LayoutConfig, entry: TableEntry) -> str:
-    """A short hash of everything that changes what profiling an entry produces:
-    its own settings, the metrics it inherits, the sampling default, drift settings."""
-    payload = {
-        "entry": entry.model_dump(mode="json", by_alias=True),
-        "metrics": list(entry.metrics or layout.profiling.metrics),
-        "histogram_bins": layout.profiling.histogram_bins,
-        "top_values_k": layout.profiling.top_values_k,
-        "sampling": layout.profiling.sampling.model_dump(mode="json"),
-        "drift": _jsonable(layout.drift_detection),
-    }
-    text = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _jsonable(value: Any) -> Any:
-    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
-
-
 @dataclass(frozen=True)
 class EntryAsset:
     """One ``profiling.tables`` entry and the asset that stands for it."""
@@ -74,7 +55,7 @@ class EntryAsset:
     index: int
     entry: TableEntry
     key: dg.AssetKey
-    signature: str
+    signature: str  # the profile signature: what changes the entry's profile
 
 
 def entry_assets(layout: LayoutConfig, prefix: Sequence[str]) -> list[EntryAsset]:
@@ -89,7 +70,8 @@ def entry_assets(layout: LayoutConfig, prefix: Sequence[str]) -> list[EntryAsset
                 f"key {key.to_user_string()}; give one of them a distinct 'name'"
             )
         seen[key] = index
-        assets.append(EntryAsset(index, entry, key, entry_signature(layout, entry)))
+        signature = profile_signature(layout.profiling, layout.incremental, entry)
+        assets.append(EntryAsset(index, entry, key, signature))
     return assets
 
 
@@ -104,18 +86,19 @@ def asset_spec(
     automation_condition: dg.AutomationCondition | None,
 ) -> dg.AssetSpec:
     entry = asset.entry
-    metrics = list(entry.metrics or layout.profiling.metrics)
+    metrics = requested_metrics(layout.profiling, entry)
     metadata: dict[str, Any] = {
         "baselinr/entry_index": asset.index,
         "baselinr/selector": entry.selector,
         "baselinr/schema": entry.schema_ or "",
         "baselinr/metrics": ", ".join(metrics),
-        "baselinr/config_signature": asset.signature,
+        "baselinr/profile_signature": asset.signature,
     }
     if entry.partition:
         metadata["baselinr/partition"] = entry.partition.model_dump(mode="json")
-    if entry.sampling and entry.sampling.enabled:
-        metadata["baselinr/sampling"] = entry.sampling.model_dump(mode="json")
+    sampling = effective_sampling(layout.profiling, entry)
+    if sampling is not None:
+        metadata["baselinr/sampling"] = sampling.model_dump(mode="json")
     metadata.update(default_metadata or {})
     tags = {"environment": safe_tag_value(layout.environment), **(default_tags or {})}
     deps = [dg.AssetKey(list(dep)) for dep in entry.deps]

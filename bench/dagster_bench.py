@@ -28,10 +28,11 @@ sys.path.insert(0, str(ROOT))
 import dagster as dg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from baselinr.config import load_config, load_layout  # noqa: E402
+from baselinr.config import load_config  # noqa: E402
 from baselinr.runner import ProfileRunner  # noqa: E402
 from baselinr_dagster import build_baselinr_definitions  # noqa: E402
 from baselinr_dagster.checks import check_specs  # noqa: E402
+from baselinr_dagster.layout import load_layout  # noqa: E402
 from baselinr_dagster.resource import clear_cache  # noqa: E402
 from baselinr_dagster.translator import asset_spec, entry_assets  # noqa: E402
 from tests.support.pgcluster import PostgresCluster  # noqa: E402

@@ -248,7 +248,7 @@ def part2(url: str, directory: Path, rows: int, partitions: int) -> None:
     record = runner.context.storage.reader.run(outcome.run_id)
     runner.context.close()
     print(
-        f"partial profile: {partial_time:.2f} s, scanned {record['rows_scanned']:,} rows of {record['row_count']:,}, {outcome.profile.statements} statements"
+        f"partial profile: {partial_time:.2f} s, scanned {record.rows_scanned:,} rows of {record.row_count:,}, {outcome.profile.statements} statements"
     )
 
     after_time, after = profile(plain)

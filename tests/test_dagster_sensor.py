@@ -117,7 +117,7 @@ def test_sensor_requests_only_what_changed(scenario: Scenario) -> None:
         first = s.tick(instance)
         (request,) = first.run_requests
         assert set(request.asset_selection) == {s.key("orders"), s.key("customers")}
-        assert json.loads(s.cursor)["v"] == 1
+        assert json.loads(s.cursor)["v"] == 2
         done = s.launch(instance, request)
         assert {d["action"] for m in done.values() for d in m["baselinr/decisions"]} == {"full"}
 

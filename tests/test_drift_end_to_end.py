@@ -349,7 +349,7 @@ def test_storage_on_postgres(
     storage = Storage.open(config.storage)
     try:
         latest = storage.reader.latest_completed_runs(environment="test")
-        assert [r["run_id"] for r in latest] == [report.run_id]
+        assert [r.run_id for r in latest] == [report.run_id]
     finally:
         storage.engine.dispose()
 

@@ -147,8 +147,8 @@ def test_runner_storage_and_cli_keep_names_verbatim(
         assert set(stored) == {name for name, _ in COLUMNS}
         assert stored["ünïcødé 名前"]["count"] == len(rows)
         run = runner.context.storage.reader.run(outcome.run_id or "")
-        assert run is not None and run["table_name"] == TABLE
-        assert run["schema_name"] == (_schema(engine) or "main")
+        assert run is not None and run.table_name == TABLE
+        assert run.schema_name == (_schema(engine) or "main")
     finally:
         runner.context.close()
     assert config.path is not None

@@ -20,7 +20,7 @@ from baselinr.incremental.decide import TableFacts, decide, not_due
 from baselinr.incremental.detectors.base import KEY, PartitionSnapshot, TableSnapshot
 from baselinr.incremental.record import after_check, decision_events, interval_after_profile
 from baselinr.incremental.schedule import pinned_interval
-from baselinr.incremental.state import PartitionRecord, TableState
+from baselinr.storage.state import PartitionRecord, TableState
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 REF = TableRef("analytics", "daily_orders")

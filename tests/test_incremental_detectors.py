@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from baselinr.catalog import TableRef
+from baselinr.engines import ENGINES, detector_for, register_detector
 from baselinr.errors import ConfigError
 from baselinr.incremental.detectors import (
-    DETECTORS,
     BigQueryDetector,
     ChangeDetector,
     DetectTarget,
@@ -19,8 +19,6 @@ from baselinr.incremental.detectors import (
     PostgresDetector,
     SnowflakeDetector,
     TableSnapshot,
-    detector_for,
-    register_detector,
 )
 from tests.support.incremental import StatementLog, analyze, write
 
@@ -321,7 +319,7 @@ def test_users_can_register_a_detector(tmp_path: Path) -> None:
         ) -> dict[TableRef, TableSnapshot]:
             return {t.table: TableSnapshot(t.table, "always-the-same", "constant") for t in targets}
 
-    saved = dict(DETECTORS)
+    saved = dict(ENGINES)
     try:
         register_detector("sqlite", Constant)
         engine = sa.create_engine(f"sqlite:///{tmp_path / 'r.db'}")
@@ -331,8 +329,8 @@ def test_users_can_register_a_detector(tmp_path: Path) -> None:
         with pytest.raises(TypeError):
             register_detector("sqlite", object)  # type: ignore[arg-type]
     finally:
-        DETECTORS.clear()
-        DETECTORS.update(saved)
+        ENGINES.clear()
+        ENGINES.update(saved)
 
 
 # --- Snowflake and BigQuery: SQL only -------------------------------------------------------------

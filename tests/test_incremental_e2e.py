@@ -399,7 +399,7 @@ def test_cli_plan_json_and_all_skipped_profile_exits_zero(
     human = cli.invoke(main, ["plan", "-c", path, "--table", "daily_orders"])
     assert human.exit_code == 0 and "snapshot_match" in human.stdout
     missing = cli.invoke(main, ["plan", "-c", path, "--table", "nope"])
-    assert missing.exit_code == 1 and "no configured table" in missing.output
+    assert missing.exit_code == 2 and "no configured table" in missing.output
 
 
 def test_cli_profile_summarises_many_skipped_tables(tmp_path: Any, make_config: MakeConfig) -> None:

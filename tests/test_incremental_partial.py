@@ -120,14 +120,16 @@ def partitioned_events(engine: sa.Engine) -> None:
     write(engine, *statements)
 
 
-def events_config(make_config: MakeConfig, engine: sa.Engine, **partial: Any) -> BaselinrConfig:
+def events_config(
+    make_config: MakeConfig, engine: sa.Engine, metrics: list[str] = ALL_MERGEABLE, **partial: Any
+) -> BaselinrConfig:
     block = incremental_block(partial_profiling={"mergeable_metrics": ALL_MERGEABLE, **partial})
     return make_incremental(
         make_config,
         engine,
         [{"table": "events", "schema": "sales"}],
         block,
-        profiling={"metrics": METRICS},
+        profiling={"metrics": metrics},
     )
 
 
@@ -140,7 +142,7 @@ def test_postgres_one_changed_child_is_profiled_alone(
     pg_engine: sa.Engine, make_config: MakeConfig
 ) -> None:
     partitioned_events(pg_engine)
-    config = events_config(make_config, pg_engine, recompute_non_mergeable_max_rows=0)
+    config = events_config(make_config, pg_engine, METRICS, recompute_non_mergeable_max_rows=0)
     ref = TableRef("sales", "events")
 
     first = run(config, T0).outcomes[0]
@@ -209,7 +211,7 @@ def test_postgres_dropped_and_added_children(pg_engine: sa.Engine, make_config: 
     assert child("2025-01-05") not in partitions_of(config, "events")
     assert dropped.profile.rows == 4000
     want = reference(pg_engine, config, ref)
-    assert_mergeable_equal(dropped.profile, want, METRICS)  # small table: non-mergeable recomputed
+    assert_mergeable_equal(dropped.profile, want)
 
     write(
         pg_engine,
@@ -218,7 +220,7 @@ def test_postgres_dropped_and_added_children(pg_engine: sa.Engine, make_config: 
     )
     added = run(config, T0 + dt.timedelta(hours=2)).outcomes[0]
     assert (added.action, added.decision.changed_partitions) == ("partial", ("events_2025_01_09",))
-    assert_mergeable_equal(added.profile, reference(pg_engine, config, ref), METRICS)
+    assert_mergeable_equal(added.profile, reference(pg_engine, config, ref))
     record = runs_of(config, "events")[-1]
     assert "carried_metrics" not in json.loads(record["metadata"])
 
@@ -244,14 +246,16 @@ def orders(engine: sa.Engine) -> None:
     )
 
 
-def orders_config(make_config: MakeConfig, engine: sa.Engine, **partial: Any) -> BaselinrConfig:
+def orders_config(
+    make_config: MakeConfig, engine: sa.Engine, metrics: list[str] = ALL_MERGEABLE, **partial: Any
+) -> BaselinrConfig:
     block = incremental_block(partial_profiling={"mergeable_metrics": ALL_MERGEABLE, **partial})
     return make_incremental(
         make_config,
         engine,
         [{"table": "orders", "partition": {"key": "day"}}],
         block,
-        profiling={"metrics": METRICS},
+        profiling={"metrics": metrics},
     )
 
 
@@ -267,7 +271,7 @@ def test_key_partitions_insert_delete_and_new(local: sa.Engine, make_config: Mak
     ref = TableRef("main", "orders")
     first = run(config, T0).outcomes[0]
     assert sorted(partitions_of(config, "orders")) == [f"2025-02-0{d}" for d in range(1, 5)]
-    assert_mergeable_equal(first.profile, reference(local, config, ref), METRICS)
+    assert_mergeable_equal(first.profile, reference(local, config, ref))
 
     write(
         local,
@@ -278,13 +282,13 @@ def test_key_partitions_insert_delete_and_new(local: sa.Engine, make_config: Mak
     assert (inserted.action, inserted.decision.changed_partitions) == ("partial", ("2025-02-02",))
     grouped = [s for s in log if "GROUP BY" in s and "amount" in s]
     assert grouped and all("IN (" in s for s in grouped)  # restricted to the changed key
-    assert_mergeable_equal(inserted.profile, reference(local, config, ref), METRICS)
+    assert_mergeable_equal(inserted.profile, reference(local, config, ref))
 
     write(local, "DELETE FROM orders WHERE day = '2025-02-04'")
     deleted = run(config, T0 + dt.timedelta(hours=2)).outcomes[0]
     assert (deleted.action, deleted.decision.changed_partitions) == ("partial", ("2025-02-04",))
     assert "2025-02-04" not in partitions_of(config, "orders")
-    assert_mergeable_equal(deleted.profile, reference(local, config, ref), METRICS)
+    assert_mergeable_equal(deleted.profile, reference(local, config, ref))
 
     write(
         local,
@@ -296,7 +300,7 @@ def test_key_partitions_insert_delete_and_new(local: sa.Engine, make_config: Mak
     # values outside the histogram edges fixed by the first run land in under/overflow
     hist = added.profile.column("amount").metrics["histogram"]
     assert (hist["overflow"], hist["underflow"]) == (2, 1)  # 99.5 and 1e9; -1e9
-    assert_mergeable_equal(added.profile, reference(local, config, ref), METRICS)
+    assert_mergeable_equal(added.profile, reference(local, config, ref))
 
     unchanged = run(config, T0 + dt.timedelta(hours=4)).outcomes[0]
     assert unchanged.decision.reason == "snapshot_match"
@@ -324,9 +328,7 @@ def test_partial_becomes_full_when_the_columns_changed(
     assert record["action"] == "full"  # what ran; the reason says a partial was planned
     meta = json.loads(record["metadata"])
     assert meta["action"] == "full" and "columns changed" in meta["partial_upgraded_to_full"]
-    assert_mergeable_equal(
-        outcome.profile, reference(engine, config, TableRef("main", "orders")), METRICS
-    )
+    assert_mergeable_equal(outcome.profile, reference(engine, config, TableRef("main", "orders")))
     state = state_of(config, "orders")
     assert state is not None and ["note", "VARCHAR(10)"] in state.metadata["columns"]
     write(engine, "INSERT INTO orders VALUES (701, '2025-02-03', 2, 2, 'y', 'x')")
@@ -346,21 +348,29 @@ def test_emptied_table_after_partial_deletes(tmp_path: Any, make_config: MakeCon
     assert outcome.profile.column("amount").metrics["count"] == 0
 
 
-def test_only_listed_metrics_are_merged_the_rest_recomputed(
+def test_a_partial_that_needs_a_table_pass_runs_full_instead(
     tmp_path: Any, make_config: MakeConfig
 ) -> None:
+    """Metrics outside ``mergeable_metrics`` (distinct counts, here also mean and
+    stddev) on a table small enough to recompute them need a whole-table pass: one
+    full profile reads fewer rows than the changed partitions plus that pass."""
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     orders(engine)
     config = orders_config(
-        make_config, engine, mergeable_metrics=["count", "null_count", "min", "max"]
+        make_config, engine, METRICS, mergeable_metrics=["count", "null_count", "min", "max"]
     )
-    run(config, T0)
+    first = run(config, T0).outcomes[0]
+    assert first.decision.track_partitions is False  # nothing to gain from partition state
+    assert partitions_of(config, "orders") == {}
     write(engine, "INSERT INTO orders VALUES (800, '2025-02-01', 1234.5, 4, 'q')")
     outcome = run(config, T0 + dt.timedelta(hours=1)).outcomes[0]
-    assert outcome.action == "partial"
-    meta = json.loads(runs_of(config, "orders")[-1]["metadata"])
-    assert meta["merged_metrics"] == ["count", "null_count", "min", "max"]
-    assert "carried_metrics" not in meta  # small table: mean, stddev, ... recomputed
+    assert (outcome.action, outcome.decision.reason) == ("full", "partial_not_cheaper")
+    assert outcome.decision.details["table_pass_metrics"] == [
+        "null_ratio", "mean", "stddev", "sum", "zero_count", "histogram", "distinct_count",
+        "unique_ratio",
+    ]  # fmt: skip
+    record = runs_of(config, "orders")[-1]
+    assert record["rows_scanned"] == record["row_count"] == 201  # never more than the table
     assert_mergeable_equal(
         outcome.profile, reference(engine, config, TableRef("main", "orders")), METRICS
     )
@@ -383,15 +393,13 @@ def test_partial_with_hostile_identifiers(tmp_path: Any, make_config: MakeConfig
         engine,
         [{"table": table, "partition": {"key": key}}],
         block,
-        profiling={"metrics": METRICS},
+        profiling={"metrics": ALL_MERGEABLE},
     )
     run(config, T0)
     write(engine, """INSERT INTO "we""ird; drop table x" VALUES ('b', 5)""")
     outcome = run(config, T0 + dt.timedelta(hours=1)).outcomes[0]
     assert (outcome.action, outcome.decision.changed_partitions) == ("partial", ("b",))
-    assert_mergeable_equal(
-        outcome.profile, reference(engine, config, TableRef("main", table)), METRICS
-    )
+    assert_mergeable_equal(outcome.profile, reference(engine, config, TableRef("main", table)))
 
 
 @pytest.mark.postgres
@@ -410,16 +418,14 @@ def test_postgres_sub_partitions_and_odd_child_names(
     )
     block = incremental_block(partial_profiling={"mergeable_metrics": ALL_MERGEABLE})
     config = make_incremental(
-        make_config, pg_engine, [{"table": "m"}], block, profiling={"metrics": METRICS}
+        make_config, pg_engine, [{"table": "m"}], block, profiling={"metrics": ALL_MERGEABLE}
     )
     run(config, T0)
     assert sorted(partitions_of(config, "m")) == ["M-US", "m eu feb", "m eu jan"]  # leaves only
     write(pg_engine, "INSERT INTO m VALUES ('eu', '2025-02-10', 99)")
     outcome = run(config, T0 + dt.timedelta(hours=1)).outcomes[0]
     assert (outcome.action, outcome.decision.changed_partitions) == ("partial", ("m eu feb",))
-    assert_mergeable_equal(
-        outcome.profile, reference(pg_engine, config, TableRef("public", "m")), METRICS
-    )
+    assert_mergeable_equal(outcome.profile, reference(pg_engine, config, TableRef("public", "m")))
 
 
 @pytest.mark.parametrize("switch", [{"enabled": False}, {"allow_partition_pruning": False}])

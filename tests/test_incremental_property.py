@@ -184,7 +184,7 @@ def check_sequence(
         if before and untouched & after and touched & after:
             # some partitions moved, others did not: only the moved ones are scanned
             assert outcome.decision.action == "partial", (change, outcome.decision)
-        state = runner._store().table_state(outcome.decision.database, table)
+        state = runner.context.state.table_state(outcome.decision.database, table)
         assert state is not None
         edges = {k: tuple(v) for k, v in state.metadata["histogram_edges"].items()}
         assert_equal(outcome.profile, reference(runner, table, edges), warehouse.rows())

@@ -56,8 +56,10 @@ def test_a_failed_state_write_rolls_back_the_results_too(
 ) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
     orders(engine)
+    # non-mergeable metrics carried rather than recomputed, so that a partial is cheaper
+    carry = incremental_block(partial_profiling={"recompute_non_mergeable_max_rows": 0})
     config = make_incremental(
-        make_config, engine, [{"table": "orders", "partition": {"key": "day"}}]
+        make_config, engine, [{"table": "orders", "partition": {"key": "day"}}], carry
     )
     assert profile(config, T0).ok
     state_before = storage_rows(config, table_state)
@@ -166,7 +168,7 @@ def test_storage_created_at_the_baseline_revision_is_upgraded(tmp_path: Path) ->
     migrate.forget(engine)
     Storage.from_engine(engine, create_tables=True)
     assert sa.inspect(engine).has_table("baselinr_partition_state")
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0003"
     with engine.connect() as conn:
         assert conn.execute(sa.select(table_state.c.last_profiled_at)).scalar() == now
     engine.dispose()
@@ -180,7 +182,7 @@ def test_state_in_postgres_storage(tmp_path: Path, pg_url: str, make_config: Mak
         make_config,
         engine,
         [{"table": "orders", "partition": {"key": "day"}}],
-        incremental_block(),
+        incremental_block(partial_profiling={"recompute_non_mergeable_max_rows": 0}),
         storage={"connection": {"url": pg_url}, "create_tables": True},
     )
     assert profile(config, T0).outcomes[0].action == "full"

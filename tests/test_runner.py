@@ -42,14 +42,14 @@ def test_results_in_storage_match_the_profile(
         reader = runner.context.storage.reader
         run = reader.run(outcome.run_id)
         assert run is not None
-        assert (run["status"], run["action"], run["row_count"], run["rows_scanned"]) == (
+        assert (run.status, run.action, run.row_count, run.rows_scanned) == (
             "completed",
             "full",
             500,
             500,
         )
-        assert run["column_count"] == 4 and run["sample_fraction"] is None
-        assert run["environment"] == "test" and run["error"] is None
+        assert run.column_count == 4 and run.sample_fraction is None
+        assert run.environment == "test" and run.error is None
         stored = reader.run_metrics(outcome.run_id)
         assert set(stored) == {"id", "amount", "kind", "day"}
         for name in ("id", "amount", "kind"):
@@ -83,11 +83,11 @@ def test_sampling_is_recorded_on_the_run(
         assert outcome.status == "completed" and outcome.action == "sample"
         run = runner.context.storage.reader.run(outcome.run_id)
         assert run is not None
-        assert run["action"] == "sample" and run["sample_fraction"] == 0.25
-        assert 0.15 * 6000 < run["rows_scanned"] < 0.35 * 6000
+        assert run.action == "sample" and run.sample_fraction == 0.25
+        assert 0.15 * 6000 < run.rows_scanned < 0.35 * 6000
         # row_count is the estimate for the whole table
-        assert run["row_count"] == round(run["rows_scanned"] / 0.25)
-        assert '"row_count_estimated": true' in run["metadata"]
+        assert run.row_count == round(run.rows_scanned / 0.25)
+        assert run.metadata["row_count_estimated"] is True
     finally:
         runner.context.close()
 
@@ -109,7 +109,7 @@ def test_one_failing_table_does_not_stop_the_others(
         failed = result.outcomes[1]
         assert failed.error and "b" in failed.error
         reader = runner.context.storage.reader
-        assert reader.run(failed.run_id)["status"] == "failed"  # type: ignore[index]
+        assert reader.run(failed.run_id).status == "failed"  # type: ignore[union-attr]
         assert reader.run_metrics(failed.run_id or "") == {}
     finally:
         runner.context.close()
@@ -170,7 +170,8 @@ def test_timestamps_are_aware_utc(
         run = runner.context.storage.reader.run(outcome.run_id or "")
         assert run is not None
         for key in ("started_at", "finished_at"):
-            assert run[key].tzinfo is not None and run[key].utcoffset() == dt.timedelta(0)
-            assert before - dt.timedelta(seconds=1) <= run[key] <= dt.datetime.now(dt.timezone.utc)
+            value = getattr(run, key)
+            assert value.tzinfo is not None and value.utcoffset() == dt.timedelta(0)
+            assert before - dt.timedelta(seconds=1) <= value <= dt.datetime.now(dt.timezone.utc)
     finally:
         runner.context.close()

@@ -2,7 +2,7 @@
 
 from baselinr.config.drift import DriftDetectionConfig, DriftOverride, DriftSettings
 from baselinr.config.hooks import HooksConfig
-from baselinr.config.loader import load_config, load_layout, parse_config
+from baselinr.config.loader import load_config, load_without_secrets, parse_config
 from baselinr.config.models import (
     AdaptiveSchedulingConfig,
     BaselinrConfig,
@@ -38,6 +38,6 @@ __all__ = [
     "StorageConfig",
     "TableEntry",
     "load_config",
-    "load_layout",
+    "load_without_secrets",
     "parse_config",
 ]

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from baselinr.config.models import BaselinrConfig, LayoutConfig
+from baselinr.config.models import BaselinrConfig
 from baselinr.errors import ConfigError
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -38,17 +38,19 @@ def load_config(
     return parse_config(text, file, env)
 
 
-def load_layout(path: str | os.PathLike[str]) -> LayoutConfig:
-    """Only what the Dagster code location needs at load time (environment, profiling
-    entries, drift settings). Credentials are neither needed nor checked: a missing
-    ``${VAR}`` becomes an empty string here, so a code server without warehouse
+def load_without_secrets(path: str | os.PathLike[str], model: type[M]) -> M:
+    """Part of a config, validated as ``model`` (which ignores the other keys), for code
+    that must work without credentials (e.g. loading a Dagster code location): a
+    missing ``${VAR}`` becomes an empty string here, so a process without warehouse
     secrets still loads; runs use ``load_config`` and fail clearly if it is unset."""
     file = Path(path).expanduser()
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {file}: {exc}") from None
-    return parse_config(text, file, _Lenient(os.environ), model=LayoutConfig)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    return parse_config(text, file, _Lenient(os.environ), model=model)
 
 
 class _Lenient(dict[str, str]):
@@ -244,6 +246,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         filepath = section.get("filepath")
         if isinstance(filepath, str) and filepath and filepath != ":memory:":
             section["filepath"] = str((base / Path(filepath).expanduser()).resolve())
+        credentials = section.get("credentials_path")
+        if isinstance(credentials, str) and credentials:
+            section["credentials_path"] = str((base / Path(credentials).expanduser()).resolve())
         url = section.get("url")
         if isinstance(url, str):
             match = re.match(r"^((?:sqlite|duckdb)[^:]*:///)(?!/)(.+)$", url)

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -17,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from baselinr.config.base import StrictModel
 from baselinr.config.drift import DriftDetectionConfig
 from baselinr.config.hooks import HooksConfig
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
@@ -24,11 +23,7 @@ from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
 SourceType = Literal["sqlite", "postgres", "duckdb", "snowflake", "bigquery"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-
-class ConnectionConfig(_Model):
+class ConnectionConfig(StrictModel):
     """How to reach a database: individual fields, or one SQLAlchemy ``url``."""
 
     type: SourceType | None = None
@@ -46,7 +41,7 @@ class ConnectionConfig(_Model):
     role: str | None = None
     project: str | None = None
     dataset: str | None = None
-    credentials_path: str | None = None
+    credentials_path: str | None = None  # bigquery: service-account key file
     connect_args: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("url")
@@ -67,6 +62,10 @@ class ConnectionConfig(_Model):
             raise ValueError(f"type '{self.type}' needs 'filepath'")
         if self.url is None and self.type == "postgres" and not self.database:
             raise ValueError("type 'postgres' needs 'database'")
+        if self.credentials_path is not None and self.type != "bigquery":
+            raise ValueError(
+                "'credentials_path' (a service-account key file) is only used by type 'bigquery'"
+            )
         return self
 
 
@@ -99,14 +98,14 @@ def infer_type_from_url(url: str) -> SourceType:
     return aliases[scheme]
 
 
-class StorageConfig(_Model):
+class StorageConfig(StrictModel):
     """Where runs, results, events and incremental state are kept."""
 
     connection: ConnectionConfig
     create_tables: bool = True
 
 
-class PartitionConfig(_Model):
+class PartitionConfig(StrictModel):
     key: str
     strategy: Literal["all", "latest", "recent_n", "specific_values"] = "all"
     recent_n: int | None = Field(default=None, ge=1)
@@ -121,7 +120,7 @@ class PartitionConfig(_Model):
         return self
 
 
-class SamplingConfig(_Model):
+class SamplingConfig(StrictModel):
     enabled: bool = False
     fraction: float = Field(default=0.1, gt=0, le=1)
     # auto: the cheapest real sampling the dialect has (TABLESAMPLE SYSTEM on Postgres,
@@ -130,12 +129,12 @@ class SamplingConfig(_Model):
     seed: int = 42
 
 
-class ColumnSelection(_Model):
+class ColumnSelection(StrictModel):
     include: list[str] | None = None
     exclude: list[str] = Field(default_factory=list)
 
 
-class TableEntry(_Model):
+class TableEntry(StrictModel):
     """One ``profiling.tables`` entry: one table, a pattern, or a whole schema."""
 
     table: str | None = None
@@ -204,7 +203,7 @@ def _check_metric_names(names: list[str]) -> list[str]:
     return names
 
 
-class ProfilingConfig(_Model):
+class ProfilingConfig(StrictModel):
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
     histogram_bins: int = Field(default=10, ge=1, le=200)
     top_values_k: int = Field(default=10, ge=1, le=1000)
@@ -221,13 +220,13 @@ class ProfilingConfig(_Model):
 # --- incremental (seed 002's block; every key is honoured) --------------------------
 
 
-class ChangeDetectionConfig(_Model):
+class ChangeDetectionConfig(StrictModel):
     metadata_table: str = "baselinr_table_state"
     snapshot_ttl_minutes: int = Field(default=1440, ge=0)
     connector_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class PartialProfilingConfig(_Model):
+class PartialProfilingConfig(StrictModel):
     enabled: bool = True
     # false: never restrict a profile to the changed partitions (always full)
     allow_partition_pruning: bool = True
@@ -255,7 +254,7 @@ class PartialProfilingConfig(_Model):
         return names
 
 
-class AdaptiveSchedulingConfig(_Model):
+class AdaptiveSchedulingConfig(StrictModel):
     enabled: bool = False
     default_interval_minutes: int = Field(default=1440, ge=0)
     min_interval_minutes: int = Field(default=60, ge=0)
@@ -273,7 +272,7 @@ class AdaptiveSchedulingConfig(_Model):
         return self
 
 
-class CostControlsConfig(_Model):
+class CostControlsConfig(StrictModel):
     enabled: bool = False
     max_rows_scanned: int | None = Field(default=None, ge=1)
     max_bytes_scanned: int | None = Field(default=None, ge=1)
@@ -281,7 +280,7 @@ class CostControlsConfig(_Model):
     sample_fraction: float = Field(default=0.05, gt=0, le=1)
 
 
-class IncrementalConfig(_Model):
+class IncrementalConfig(StrictModel):
     enabled: bool = False
     change_detection: ChangeDetectionConfig = Field(default_factory=ChangeDetectionConfig)
     partial_profiling: PartialProfilingConfig = Field(default_factory=PartialProfilingConfig)
@@ -292,7 +291,7 @@ class IncrementalConfig(_Model):
 # --- root ---------------------------------------------------------------------------
 
 
-class BaselinrConfig(_Model):
+class BaselinrConfig(StrictModel):
     environment: str = "development"
     source: ConnectionConfig
     storage: StorageConfig
@@ -307,28 +306,3 @@ class BaselinrConfig(_Model):
     @property
     def path(self) -> Path | None:
         return self._path
-
-
-class LayoutConfig(BaseModel):
-    """The part of a config that shapes Dagster definitions; other keys are ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    environment: str = "development"
-    profiling: ProfilingConfig = Field(default_factory=ProfilingConfig)
-    incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
-    drift_detection: DriftDetectionConfig = Field(default_factory=DriftDetectionConfig)
-    source: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def source_type(self) -> str | None:
-        kind = self.source.get("type")
-        if isinstance(kind, str) and kind:
-            return kind
-        url = self.source.get("url")
-        if isinstance(url, str) and url:
-            try:
-                return infer_type_from_url(url)
-            except ValueError:
-                return None
-        return None

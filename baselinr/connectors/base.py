@@ -5,8 +5,9 @@ reflect columns, test a float for finiteness, sample a table, count histogram bi
 or take quantiles. The profiler asks the dialect; it never checks names.
 """
 
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, ClassVar
@@ -110,6 +111,9 @@ class Dialect:
     #: ordered-set quantiles) in a statement of their own, so that the engine can
     #: parallelise the scalar aggregates. False: one statement holds them all.
     separate_serial_pass: ClassVar[bool] = False
+    #: A column every table has that names the leaf partition a row lives in, for
+    #: grouping a declaratively partitioned table by partition (None: no such column).
+    relation_group_column: ClassVar[str | None] = None
 
     # --- reflection ---------------------------------------------------------------
     def default_schema(self, conn: Connection) -> str | None:
@@ -265,3 +269,24 @@ class Dialect:
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
         """A sample of about ``fraction`` of the rows, the same rows on every pass."""
         raise NotImplementedError
+
+    # --- engine behaviour (warehouse and result storage) -------------------------------
+    @contextlib.contextmanager
+    def isolated(self, conn: Connection) -> Iterator[None]:
+        """Run statements that may fail without spoiling the connection's transaction
+        (where a failed statement aborts it, a savepoint)."""
+        yield
+
+    def upsert(
+        self, conn: Connection, table: sa.Table, row: Mapping[str, Any], keys: Sequence[str]
+    ) -> None:
+        """Insert ``row`` or replace the row with the same ``keys``."""
+        conn.execute(table.delete().where(*[table.c[k] == row[k] for k in keys]))
+        conn.execute(table.insert().values(**row))
+
+    def lock_for_migration(self, conn: Connection) -> None:
+        """Serialise schema migrations of one database across processes: the lock is
+        held until the connection's transaction ends."""
+
+    def prepare_storage(self, engine: sa.Engine) -> None:
+        """Settings a result-storage engine needs (called once per engine)."""

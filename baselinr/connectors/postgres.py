@@ -1,8 +1,9 @@
 """PostgreSQL (and wire-compatible engines): TABLESAMPLE, percentile_cont, pg_class,
 parallel scalar aggregates, and histograms from one ``width_bucket`` per value."""
 
+import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +65,7 @@ class PostgresDialect(Dialect):
     # count(DISTINCT ...) and percentile_cont() keep a whole statement on one core;
     # apart from them, the scalar aggregates get parallel workers.
     separate_serial_pass = True
+    relation_group_column = "tableoid"
 
     def list_schemas(self, conn: Connection) -> list[str]:
         return [
@@ -189,3 +191,23 @@ class PostgresDialect(Dialect):
         method_fn = sa.func.bernoulli if method in ("bernoulli", "random") else sa.func.system
         sampled = sa.tablesample(table, method_fn(percent), seed=sa.literal(seed))
         return Sampled(sampled)
+
+    # --- engine behaviour ------------------------------------------------------------
+    @contextlib.contextmanager
+    def isolated(self, conn: Connection) -> Iterator[None]:
+        # a failed statement aborts the whole transaction: keep it in a savepoint
+        with conn.begin_nested():
+            yield
+
+    def upsert(
+        self, conn: Connection, table: sa.Table, row: Mapping[str, Any], keys: Sequence[str]
+    ) -> None:
+        update = {k: v for k, v in row.items() if k not in keys}
+        stmt = postgresql.insert(table).values(**row)
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+
+    def lock_for_migration(self, conn: Connection) -> None:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+
+
+MIGRATION_LOCK_KEY = 0x62617365  # "base": one advisory lock id for Baselinr migrations

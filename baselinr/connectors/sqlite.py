@@ -1,6 +1,6 @@
 """SQLite: no variance or quantile aggregates, no TABLESAMPLE, NaN cannot be stored."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +55,34 @@ class SQLiteDialect(Dialect):
             bucket = ((bucket + seed % modulus) % modulus) * multiplier % modulus
         modulus = _HASH_ROUNDS[-1][1]
         return Sampled(table, bucket < int(fraction * modulus))
+
+    # --- engine behaviour ------------------------------------------------------------
+    def upsert(
+        self, conn: Connection, table: sa.Table, row: Mapping[str, Any], keys: Sequence[str]
+    ) -> None:
+        from sqlalchemy.dialects import sqlite
+
+        update = {k: v for k, v in row.items() if k not in keys}
+        stmt = sqlite.insert(table).values(**row)
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+
+    def lock_for_migration(self, conn: Connection) -> None:
+        # pysqlite runs DDL outside a transaction unless one is begun explicitly:
+        # without this, a second process saw half-created tables.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def prepare_storage(self, engine: sa.Engine) -> None:
+        sa.event.listen(engine, "connect", _for_many_writers)
+
+
+def _for_many_writers(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite storage is written by several threads and processes (parallel tables,
+    Dagster runs): write-ahead logging lets readers run during a write, and
+    synchronous=NORMAL makes each commit cheap (still durable across crashes of the
+    process; only an OS crash can lose the last commits)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()

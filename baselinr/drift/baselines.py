@@ -20,7 +20,8 @@ from typing import Any
 
 from baselinr.config.drift import TABLE_METRICS
 from baselinr.profiling.metrics import METRICS
-from baselinr.storage.reader import ResultReader, RunResults
+from baselinr.storage.reader import ResultReader
+from baselinr.storage.records import RunResults, StoredRun, was_sampled
 
 #: Metrics a sample estimates without bias from its size.
 SAMPLE_SAFE = frozenset(
@@ -44,23 +45,23 @@ class RunSnapshot:
     metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], results: RunResults | None) -> "RunSnapshot":
+    def from_row(cls, row: StoredRun, results: RunResults | None) -> "RunSnapshot":
         return cls(
-            run_id=row["run_id"],
-            schema_name=row["schema_name"],
-            table_name=row["table_name"],
-            started_at=row["started_at"],
-            action=row["action"],
-            sample_fraction=row.get("sample_fraction"),
-            row_count=row.get("row_count"),
-            rows_scanned=row.get("rows_scanned"),
+            run_id=row.run_id,
+            schema_name=row.schema_name,
+            table_name=row.table_name,
+            started_at=row.started_at,
+            action=row.action,
+            sample_fraction=row.sample_fraction,
+            row_count=row.row_count,
+            rows_scanned=row.rows_scanned,
             columns=results.columns if results else {},
             metrics=results.metrics if results else {},
         )
 
     @property
     def sampled(self) -> bool:
-        return self.action == "sample" or self.sample_fraction is not None
+        return was_sampled(self.action, self.sample_fraction)
 
     def value(self, column: str | None, metric: str) -> Any:
         """A stored metric (``column=None``: table metrics such as ``row_count``)."""
@@ -101,7 +102,7 @@ class History:
 
 def load_history(
     reader: ResultReader,
-    current: Mapping[str, Any],
+    current: StoredRun,
     runs: int,
     period_days: Iterable[int],
     metrics: Iterable[str],
@@ -110,11 +111,11 @@ def load_history(
 ) -> History:
     """Read the current run's results and those of the runs its baselines need: one
     query for the last ``runs`` runs, one per prior period, one for all results."""
-    schema, table, started = current["schema_name"], current["table_name"], current["started_at"]
+    schema, table, started = current.schema_name, current.table_name, current.started_at
     previous_rows = reader.completed_runs_before(schema, table, started, max(runs, 1))
     if not include_sampled:
-        previous_rows = [r for r in previous_rows if not _sampled_row(r)]
-    period_rows: dict[int, dict[str, Any] | None] = {}
+        previous_rows = [r for r in previous_rows if not r.sampled]
+    period_rows: dict[int, StoredRun | None] = {}
     for days in sorted(set(period_days)):
         target = started - dt.timedelta(days=days)
         half = dt.timedelta(days=days) / 2
@@ -124,24 +125,20 @@ def load_history(
         candidates = [
             r
             for r in candidates
-            if r["run_id"] != current["run_id"] and (include_sampled or not _sampled_row(r))
+            if r.run_id != current.run_id and (include_sampled or not r.sampled)
         ]
         period_rows[days] = min(
-            candidates, key=lambda r: abs((r["started_at"] - target).total_seconds()), default=None
+            candidates, key=lambda r: abs((r.started_at - target).total_seconds()), default=None
         )
-    ids = [current["run_id"], *(r["run_id"] for r in previous_rows)]
-    ids += [r["run_id"] for r in period_rows.values() if r is not None]
-    full = [current["run_id"]] + ([previous_rows[0]["run_id"]] if previous_rows else [])
+    ids = [current.run_id, *(r.run_id for r in previous_rows)]
+    ids += [r.run_id for r in period_rows.values() if r is not None]
+    full = [current.run_id] + ([previous_rows[0].run_id] if previous_rows else [])
     found = reader.results_for_runs(ids, metrics=metrics, all_metrics_of=full)
     return History(
-        current=RunSnapshot.from_row(current, found[current["run_id"]]),
-        previous=tuple(RunSnapshot.from_row(r, found[r["run_id"]]) for r in previous_rows),
+        current=RunSnapshot.from_row(current, found[current.run_id]),
+        previous=tuple(RunSnapshot.from_row(r, found[r.run_id]) for r in previous_rows),
         periods={
-            d: (RunSnapshot.from_row(r, found[r["run_id"]]) if r is not None else None)
+            d: (RunSnapshot.from_row(r, found[r.run_id]) if r is not None else None)
             for d, r in period_rows.items()
         },
     )
-
-
-def _sampled_row(row: Mapping[str, Any]) -> bool:
-    return row["action"] == "sample" or row.get("sample_fraction") is not None

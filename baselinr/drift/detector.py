@@ -35,6 +35,7 @@ from baselinr.errors import DriftError
 from baselinr.profiling.metrics import METRICS, OTHER
 from baselinr.storage import Storage
 from baselinr.storage.reader import ResultReader
+from baselinr.storage.records import StoredRun
 
 _ORDER = {name: i for i, name in enumerate((*TABLE_METRICS, *METRICS))}
 
@@ -58,8 +59,8 @@ class DriftDetector:
         row = self.reader.run(run_id)
         if row is None:
             raise DriftError(f"no run {run_id} in storage")
-        if row["status"] != "completed":
-            raise DriftError(f"run {run_id} is {row['status']}; drift needs a completed run")
+        if not row.completed:
+            raise DriftError(f"run {run_id} is {row.status}; drift needs a completed run")
         return self._detect(row)
 
     def detect_latest(self, schema: str | None, table: str) -> DriftReport | None:
@@ -68,10 +69,10 @@ class DriftDetector:
         return self._detect(run) if run is not None else None
 
     # --- internals ---------------------------------------------------------------------
-    def _detect(self, row: dict[str, Any]) -> DriftReport:
+    def _detect(self, row: StoredRun) -> DriftReport:
         cfg = self.config
-        table_settings = self._settings_for(row["schema_name"], row["table_name"], None, None)
-        sampled = row["action"] == "sample" or row.get("sample_fraction") is not None
+        table_settings = self._settings_for(row.schema_name, row.table_name, None, None)
+        sampled = row.sampled
         report = _Builder(row, cfg, table_settings)
         if sampled and cfg.sampled_runs == "exclude":
             report.note("sampled run: excluded from drift detection (sampled_runs: exclude)")
@@ -93,15 +94,15 @@ class DriftDetector:
             previous.columns, history.current.columns, cfg.schema_changes
         )
         if sampled:
-            fraction = row.get("sample_fraction")
+            fraction = row.sample_fraction
             report.note(
                 f"sampled run{f' ({fraction:g} of rows)' if fraction else ''}: compared only "
                 f"{', '.join(sorted(SAMPLE_SAFE))}"
             )
-        if row["action"] == "partial":
+        if row.action == "partial":
             report.note("partial run: non-mergeable metrics are not compared")
         for column, category in self._columns(history.current):
-            settings = self._settings_for(row["schema_name"], row["table_name"], column, category)
+            settings = self._settings_for(row.schema_name, row.table_name, column, category)
             if settings.enabled:
                 self._judge_column(report, history, column, settings)
         return report.build()
@@ -275,7 +276,7 @@ class _Builder:
     """Collects findings and notes while one run is judged."""
 
     def __init__(
-        self, row: dict[str, Any], config: DriftDetectionConfig, table_settings: DriftSettings
+        self, row: StoredRun, config: DriftDetectionConfig, table_settings: DriftSettings
     ) -> None:
         self.row = row
         self.config = config
@@ -349,11 +350,11 @@ class _Builder:
             key=lambda f: (-rank(f.severity), f.column_name or "", _ORDER.get(f.metric, 99)),
         )
         return DriftReport(
-            run_id=self.row["run_id"],
-            schema_name=self.row["schema_name"],
-            table_name=self.row["table_name"],
-            action=self.row["action"],
-            started_at=self.row["started_at"],
+            run_id=self.row.run_id,
+            schema_name=self.row.schema_name,
+            table_name=self.row.table_name,
+            action=self.row.action,
+            started_at=self.row.started_at,
             strategy=self.config.strategy,
             baseline_kind=self.table_settings.baseline,
             baseline_run_ids=tuple(self.baseline_ids),
@@ -362,7 +363,7 @@ class _Builder:
             schema_changes=self.schema_changes,
             compared=self.compared,
             notes=tuple(notes),
-            sample_fraction=self.row.get("sample_fraction"),
+            sample_fraction=self.row.sample_fraction,
         )
 
 

@@ -17,9 +17,6 @@ class EventBus:
     def __init__(self, hooks: Iterable[Hook] = ()) -> None:
         self.hooks: list[Hook] = list(hooks)
 
-    def subscribe(self, hook: Hook) -> None:
-        self.hooks.append(hook)
-
     def emit(self, event: Event) -> None:
         for hook in self.hooks:
             try:

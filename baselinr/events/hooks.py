@@ -8,12 +8,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from baselinr.drift.severity import at_least
 from baselinr.events.types import Event
 from baselinr.storage.schema import events
 
 log = logging.getLogger("baselinr.events")
-
-_SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 
 def describe(event: Event) -> str:
@@ -65,13 +64,13 @@ class FilteredHook:
     ) -> None:
         self.hook = hook
         self.event_types = frozenset(event_types) if event_types is not None else None
-        self.min_rank = _SEVERITY_RANK[min_severity]
+        self.min_severity = min_severity
 
     def accepts(self, event: Event) -> bool:
         if self.event_types is not None and event.event_type not in self.event_types:
             return False
         severity = getattr(event, "severity", None)
-        return severity is None or _SEVERITY_RANK.get(severity, 0) >= self.min_rank
+        return severity is None or at_least(severity, self.min_severity)
 
     def handle(self, event: Event) -> None:
         if self.accepts(event):

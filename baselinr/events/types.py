@@ -7,12 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from baselinr import jsonutil
+from baselinr.storage.schema import events as events_table
 
-_COLUMNS = {
-    "event_id", "event_type", "run_id", "schema_name", "table_name", "column_name",
-    "metric_name", "baseline_value", "current_value", "change_percent", "severity",
-    "action", "reason", "snapshot_id", "created_at",
-}  # fmt: skip
+# Fields stored in their own baselinr_events column; the rest goes to ``payload``.
+_COLUMNS = frozenset(c.name for c in events_table.columns) - {"payload"}
 
 
 def _now() -> dt.datetime:

@@ -4,10 +4,13 @@ configuration, stored state and what the change detector saw.
 1. not due under adaptive scheduling          -> skip  (fresh_within_interval)
 2. snapshot equals the stored one, within TTL -> skip  (snapshot_match)
 3. otherwise the table runs: ``full``, or ``partial`` when only some partitions
-   changed; entry sampling turns either into ``sample``
+   changed and that is cheaper (a partial that would need a whole-table pass for
+   non-mergeable metrics anyway becomes one full profile); entry sampling turns
+   either into ``sample``
 4. an estimate over the cost caps             -> fallback_strategy: sample | defer |
    run anyway with the overage recorded
 No prior state, missing or unreliable metadata always mean ``full`` — never a skip.
+Every decision carries the facts it was made from (snapshot, state) for the executor.
 """
 
 import datetime as dt
@@ -17,10 +20,12 @@ from typing import Any
 
 from baselinr.catalog import TableRef
 from baselinr.config.models import IncrementalConfig
+from baselinr.connectors.base import categorize
 from baselinr.incremental.detectors.base import TableSnapshot
-from baselinr.incremental.plan import TableDecision
+from baselinr.incremental.plan import PartialScope, TableDecision
 from baselinr.incremental.schedule import current_interval, due_at
-from baselinr.incremental.state import PartitionRecord, TableState
+from baselinr.profiling.metrics import METRICS
+from baselinr.storage.state import PartitionRecord, TableState
 
 # reasons (documented in docs/incremental.md)
 FRESH = "fresh_within_interval"
@@ -36,6 +41,8 @@ ALL_CHANGED = "all_partitions_changed"
 NO_PARTITION_STATE = "partition_state_missing"
 COST_ROWS = "cost_cap_rows"
 COST_BYTES = "cost_cap_bytes"
+TABLE_PASS = "partial_not_cheaper"
+FORCED = "forced"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class TableFacts:
     state: TableState | None
     stored_partitions: Mapping[str, PartitionRecord] = field(default_factory=dict)
     pinned_interval: int | None = None
+    #: requested metrics that partition aggregates cannot give (need a table pass)
+    unmerged_metrics: tuple[str, ...] = ()
+    forced: bool = False  # profile in full whatever the change metadata says
 
 
 def _base(facts: TableFacts, **values: Any) -> dict[str, Any]:
@@ -59,6 +69,7 @@ def _base(facts: TableFacts, **values: Any) -> dict[str, Any]:
         "schema": facts.table.schema,
         "table": facts.table.table,
         "entry_index": facts.entry_index,
+        "state": facts.state,
         **values,
     }
 
@@ -86,7 +97,7 @@ def not_due(facts: TableFacts, config: IncrementalConfig, now: dt.datetime) -> T
     """Step 1: a skip when adaptive scheduling says the table is not due yet."""
     adaptive = config.adaptive_scheduling
     state = facts.state
-    if not adaptive.enabled or state is None:
+    if not adaptive.enabled or state is None or facts.forced:
         return None
     if signature_changed(facts):
         return None
@@ -131,11 +142,12 @@ def decide(
         snapshot_id=snapshot.snapshot_id if snapshot else None,
         estimated_rows=snapshot.estimated_rows if snapshot else None,
         estimated_bytes=snapshot.estimated_bytes if snapshot else None,
+        snapshot=snapshot,
     )
     scan_rows = snapshot.estimated_rows if snapshot else None
     scan_bytes = snapshot.estimated_bytes if snapshot else None
     action = "full"
-    changed: tuple[str, ...] = ()
+    scope: PartialScope | None = None
 
     if snapshot is None or not snapshot.reliable:
         reason = UNRELIABLE
@@ -146,20 +158,32 @@ def decide(
         reason = CONFIG_CHANGED
     elif snapshot.snapshot_id == state.snapshot_id:
         ttl = dt.timedelta(minutes=config.change_detection.snapshot_ttl_minutes)
-        if now - state.last_profiled_at < ttl:
+        if now - state.last_profiled_at >= ttl:
+            reason = TTL_EXPIRED
+        elif not facts.forced:
             return TableDecision(**base, action="skip", reason=SNAPSHOT_MATCH, details=details)
-        reason = TTL_EXPIRED
+        else:
+            reason = _forced(details, "skip", SNAPSHOT_MATCH)
     else:
         reason = CHANGED
-        if facts.partial_capable:
-            action, reason, changed, part_rows, part_bytes = _partial(
-                facts, snapshot, config, details
-            )
-            if action == "partial":
-                scan_rows, scan_bytes = part_rows, part_bytes
+        partitioned = facts.partial_capable and snapshot.partitions is not None
+        table_pass = table_pass_metrics(facts, snapshot, config) if partitioned else ()
+        if table_pass:
+            # changed partitions plus a whole-table pass for these metrics would read
+            # more rows than one full profile: run that instead
+            reason = TABLE_PASS
+            details["table_pass_metrics"] = list(table_pass)
+        elif facts.partial_capable:
+            reason, scope, part_rows, part_bytes = _partial(facts, snapshot, config, details)
+            if scope is not None and facts.forced:
+                reason, scope = _forced(details, "partial", reason), None
+                details.pop("partitions", None)
+                details.pop("deleted_partitions", None)
+            elif scope is not None:
+                action, scan_rows, scan_bytes = "partial", part_rows, part_bytes
 
     if facts.sample_fraction is not None:
-        action = "sample"
+        action, scope = "sample", None
         details["sampling"] = "configured"
         scan_rows = _scaled(scan_rows, facts.sample_fraction)
         scan_bytes = _scaled(scan_bytes, facts.sample_fraction)
@@ -167,10 +191,74 @@ def decide(
         base,
         action=action,
         reason=reason,
-        changed_partitions=changed,
+        changed_partitions=_labels(scope),
         sample_fraction=facts.sample_fraction,
+        partial=scope,
+        track_partitions=tracks_partitions(facts, snapshot, config),
     )
     return _apply_cost_caps(decision, details, config, snapshot, scan_rows, scan_bytes)
+
+
+def _forced(details: dict[str, Any], action: str, reason: str) -> str:
+    details["forced_instead_of"] = f"{action}: {reason}"
+    return FORCED
+
+
+def table_pass_metrics(
+    facts: TableFacts, snapshot: TableSnapshot | None, config: IncrementalConfig
+) -> tuple[str, ...]:
+    """The requested metrics that would need a pass over the whole table on a partial
+    run of this table: non-mergeable metrics that apply to one of its columns, unless
+    the table is too large to recompute them (then they are carried, marked with their
+    age, from the run that last computed them)."""
+    wanted = _applicable(facts.unmerged_metrics, facts.state)
+    if not wanted:
+        return ()
+    limit = config.partial_profiling.recompute_non_mergeable_max_rows
+    rows = snapshot.estimated_rows if snapshot is not None else None
+    if rows is not None and rows > limit and _carried_from(facts.state) is not None:
+        return ()
+    return wanted
+
+
+def tracks_partitions(
+    facts: TableFacts, snapshot: TableSnapshot | None, config: IncrementalConfig
+) -> bool:
+    """Whether a full profile of this table should also store every partition's
+    aggregates: only where a later change can be profiled partially. A table that
+    needs a whole-table pass for its non-mergeable metrics whenever it changes (it
+    is small enough to recompute them) is cheapest profiled plainly every time."""
+    if not facts.partial_capable or snapshot is None or snapshot.partitions is None:
+        return False
+    if not _applicable(facts.unmerged_metrics, facts.state):
+        return True
+    rows = snapshot.estimated_rows
+    return rows is None or rows > config.partial_profiling.recompute_non_mergeable_max_rows
+
+
+def _applicable(metrics: tuple[str, ...], state: TableState | None) -> tuple[str, ...]:
+    """``metrics`` that apply to a column of the table (as last profiled; all of them
+    when the columns are not known)."""
+    columns = state.metadata.get("columns") if state is not None else None
+    if not metrics or not columns:
+        return metrics
+    categories = {categorize(str(type_name))[0] for _, type_name in columns}
+    return tuple(m for m in metrics if any(METRICS[m].applies_to(c) for c in categories))
+
+
+def _carried_from(state: TableState | None) -> str | None:
+    """The run whose non-mergeable metrics a partial would carry."""
+    since = (state.metadata.get("non_mergeable_as_of") if state is not None else None) or {}
+    run_id = since.get("run_id") if isinstance(since, dict) else None
+    return str(run_id) if run_id else None
+
+
+def _labels(scope: PartialScope | None) -> tuple[str, ...]:
+    if scope is None:
+        return ()
+    return tuple(p.label or p.partition_id for p in scope.changed) + tuple(
+        r.label or r.partition_id for r in scope.deleted
+    )
 
 
 def _partial(
@@ -178,16 +266,16 @@ def _partial(
     snapshot: TableSnapshot,
     config: IncrementalConfig,
     details: dict[str, Any],
-) -> tuple[str, str, tuple[str, ...], int | None, int | None]:
-    """(action, reason, changed partition labels, rows, bytes) for a changed table
-    whose partitions are tracked."""
+) -> tuple[str, PartialScope | None, int | None, int | None]:
+    """(reason, what a partial run would profile or None for a full one, its rows and
+    bytes) for a changed table whose partitions are tracked."""
     current = snapshot.partition_map()
     stored = facts.stored_partitions
     state_mode = facts.state.metadata.get("partition_mode") if facts.state else None
     if snapshot.partitions is None:
-        return "full", CHANGED, (), None, None
+        return CHANGED, None, None, None
     if not stored or state_mode != snapshot.partition_mode:
-        return "full", NO_PARTITION_STATE, (), None, None
+        return NO_PARTITION_STATE, None, None, None
     changed = sorted(
         pid
         for pid, part in current.items()
@@ -196,25 +284,24 @@ def _partial(
     deleted = sorted(pid for pid in stored if pid not in current)
     if not changed and not deleted:
         # The table changed but no partition did (e.g. a column was added).
-        return "full", CHANGED, (), None, None
+        return CHANGED, None, None, None
     if current and len(changed) == len(current):
-        return "full", ALL_CHANGED, (), None, None
+        return ALL_CHANGED, None, None, None
     if len(changed) > config.partial_profiling.max_partitions_per_run:
         details["changed_partition_count"] = len(changed)
-        return "full", TOO_MANY, (), None, None
-    parts = [current[pid] for pid in changed]
+        return TOO_MANY, None, None, None
+    parts = tuple(current[pid] for pid in changed)
     details["partitions"] = [
         {"id": p.partition_id, "value": p.value, "fingerprint": p.fingerprint, "rows": p.rows}
         for p in parts
     ]
     details["deleted_partitions"] = [{"id": pid, "label": stored[pid].label} for pid in deleted]
     details["partition_mode"] = snapshot.partition_mode
-    labels = tuple(p.label or p.partition_id for p in parts) + tuple(
-        stored[pid].label or pid for pid in deleted
-    )
+    assert snapshot.partition_mode is not None
+    scope = PartialScope(snapshot.partition_mode, parts, tuple(stored[pid] for pid in deleted))
     rows = None if any(p.rows is None for p in parts) else sum(p.rows or 0 for p in parts)
     size = None if any(p.bytes is None for p in parts) else sum(p.bytes or 0 for p in parts)
-    return "partial", PARTITIONS_CHANGED, labels, rows, size
+    return PARTITIONS_CHANGED, scope, rows, size
 
 
 def _scaled(value: int | None, fraction: float) -> int | None:
@@ -257,6 +344,7 @@ def _apply_cost_caps(
         if costs.fallback_strategy == "defer":
             decision["action"] = "defer"
             decision["changed_partitions"] = ()
+            decision["partial"] = None
         elif costs.fallback_strategy == "sample":
             # Sample the whole table, at most at a fraction that fits every cap.
             table_rows = snapshot.estimated_rows if snapshot else None
@@ -271,6 +359,7 @@ def _apply_cost_caps(
             decision["action"] = "sample"
             decision["sample_fraction"] = fraction
             decision["changed_partitions"] = ()
+            decision["partial"] = None
             details.pop("partitions", None)
             details.pop("deleted_partitions", None)
             scan_rows = _scaled(table_rows, fraction)

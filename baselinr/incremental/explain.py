@@ -51,6 +51,15 @@ def explain(decision: TableDecision) -> str:
         return "every partition changed"
     if reason == r.NO_PARTITION_STATE:
         return "changed; no stored partition aggregates to merge with yet"
+    if reason == r.TABLE_PASS:
+        metrics = ", ".join(d.get("table_pass_metrics", []))
+        return (
+            f"changed; {metrics} need a whole-table pass on this table "
+            "(at most recompute_non_mergeable_max_rows rows): one full profile reads fewer "
+            "rows than partitions plus that pass"
+        )
+    if reason == r.FORCED:
+        return f"profiled in full on request (would have been {d.get('forced_instead_of')})"
     if reason in (r.COST_ROWS, r.COST_BYTES):
         cap = d.get("cost_cap", {})
         what = "rows" if reason == r.COST_ROWS else "bytes"

@@ -4,9 +4,11 @@ Pure functions; the runner writes their results (``TableState``) and emits the e
 """
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from baselinr.config.models import AdaptiveSchedulingConfig
+from baselinr.connectors import ColumnInfo
 from baselinr.events.types import (
     Event,
     ProfileDeferredCostCap,
@@ -16,8 +18,14 @@ from baselinr.events.types import (
 )
 from baselinr.incremental import decide as reasons
 from baselinr.incremental.plan import TableDecision
-from baselinr.incremental.schedule import current_interval, grown, shrunk, staleness
-from baselinr.incremental.state import TableState
+from baselinr.incremental.schedule import (
+    current_interval,
+    grown,
+    pinned_interval,
+    shrunk,
+    staleness,
+)
+from baselinr.storage.state import TableState
 
 # Reasons that mean "the data changed since the last profile".
 CHANGE_REASONS = frozenset(
@@ -55,6 +63,64 @@ def interval_after_profile(
     if reason == reasons.TTL_EXPIRED:
         return grown(adaptive, current, pinned)
     return current
+
+
+def state_metadata(
+    previous: TableState | None,
+    *,
+    signature: str,
+    columns: Sequence[ColumnInfo],
+    edges: Mapping[str, Sequence[float]],
+    partition_mode: str | None,
+    detector: str,
+    fresh_run_id: str | None,
+) -> dict[str, Any]:
+    """``TableState.metadata`` after a profile: what the planner compares next time
+    (signature, columns, partition mode), the fixed histogram edges, and the run that
+    last computed the non-mergeable metrics (``fresh_run_id`` when this one did)."""
+    carried_from = previous.metadata.get("non_mergeable_as_of") if previous else None
+    return {
+        "profile_signature": signature,
+        "columns": [[c.name, c.type_name] for c in columns],
+        "histogram_edges": {k: list(v) for k, v in edges.items()},
+        "partition_mode": partition_mode,
+        "detector": detector,
+        "non_mergeable_as_of": {"run_id": fresh_run_id} if fresh_run_id else carried_from,
+    }
+
+
+def after_profile(
+    decision: TableDecision,
+    adaptive: AdaptiveSchedulingConfig,
+    *,
+    run_id: str,
+    profiled_at: dt.datetime,
+    snapshot_id: str | None,
+    row_count: int,
+    metadata: Mapping[str, Any],
+) -> TableState:
+    """The state after a profile of the decision's table was committed."""
+    state = decision.state
+    pinned = (
+        pinned_interval(adaptive, decision.database, decision.ref) if adaptive.enabled else None
+    )
+    return TableState(
+        database_name=decision.database,
+        schema_name=decision.schema,
+        table_name=decision.table,
+        last_run_id=run_id,
+        snapshot_id=snapshot_id,
+        decision=decision.action,
+        decision_reason=decision.reason,
+        last_profiled_at=profiled_at,
+        last_checked_at=profiled_at,
+        interval_minutes=interval_after_profile(adaptive, state, pinned, decision),
+        staleness_score=0.0,
+        row_count=row_count,
+        bytes_estimate=decision.estimated_bytes,
+        cost_estimate=decision.estimated_cost,
+        metadata=dict(metadata),
+    )
 
 
 def after_check(

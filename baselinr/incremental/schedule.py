@@ -13,7 +13,7 @@ import datetime as dt
 
 from baselinr.catalog import TableRef
 from baselinr.config.models import AdaptiveSchedulingConfig
-from baselinr.incremental.state import TableState
+from baselinr.storage.state import TableState
 
 
 def pinned_interval(

@@ -1,16 +1,16 @@
 """Result storage: tables, migrations, writer and reader."""
 
 from dataclasses import dataclass
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr.config.models import StorageConfig
-from baselinr.connectors import connect, create_engine
+from baselinr.connectors import connect, create_engine, dialect_for
 from baselinr.errors import StorageError
 from baselinr.storage import migrate
 from baselinr.storage.reader import ResultReader
+from baselinr.storage.records import RunResults, StoredRun
+from baselinr.storage.state import StateStore
 from baselinr.storage.writer import RunRecord, RunWriter
 
 
@@ -25,8 +25,7 @@ class Storage:
         """Connect to storage and make sure the tables exist (``create_tables``) or
         are current (otherwise)."""
         engine = create_engine(config.connection, pool_size=pool_size)
-        if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_for_many_writers)
+        dialect_for(engine).prepare_storage(engine)
         return cls.from_engine(engine, create_tables=config.create_tables)
 
     @classmethod
@@ -43,17 +42,12 @@ class Storage:
         return cls(engine, RunWriter(engine), ResultReader(engine))
 
 
-def _sqlite_for_many_writers(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite storage is written by several threads and processes (parallel tables,
-    Dagster runs): write-ahead logging lets readers run during a write, and
-    synchronous=NORMAL makes each commit cheap (still durable across crashes of the
-    process; only an OS crash can lose the last commits)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
-
-
-__all__ = ["ResultReader", "RunRecord", "RunWriter", "Storage"]
+__all__ = [
+    "ResultReader",
+    "RunRecord",
+    "RunResults",
+    "RunWriter",
+    "StateStore",
+    "Storage",
+    "StoredRun",
+]

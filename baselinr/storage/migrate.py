@@ -10,15 +10,15 @@ checked once per process.
 import threading
 from pathlib import Path
 
-import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from baselinr.connectors import dialect_for
+
 VERSION_TABLE = "baselinr_alembic_version"
-_LOCK_KEY = 0x62617365  # "base": one advisory lock id for Baselinr migrations
 _checked: set[str] = set()
 _lock = threading.Lock()
 
@@ -55,12 +55,7 @@ def upgrade(engine: Engine) -> None:
 def _upgrade(engine: Engine) -> None:
     cfg = _config()
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            # pysqlite runs DDL outside a transaction unless one is begun explicitly:
-            # without this, a second process saw half-created tables.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        elif conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        dialect_for(conn).lock_for_migration(conn)
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         if context.get_current_revision() != head_revision():  # still, under the lock
             cfg.attributes["connection"] = conn

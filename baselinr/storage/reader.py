@@ -1,21 +1,26 @@
 """Read runs and results back: for ``baselinr status``, fixed histogram edges,
-cached metrics of skipped tables, and drift baselines."""
+cached metrics of skipped tables, and drift baselines. Rows come back as frozen
+records (``storage/records.py``)."""
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
-from baselinr.storage.schema import results, runs, utcnow
+from baselinr.storage.records import RunResults, StoredBatch, StoredRun
+from baselinr.storage.schema import batches, results, runs, utcnow
 
 # A run still 'running' after this long was killed, not in flight.
 IN_FLIGHT_WINDOW = dt.timedelta(hours=1)
-# How far back the sensor looks for a table's latest attempt (its run-key ingredient).
-ATTEMPT_WINDOW = dt.timedelta(days=7)
+
+
+def in_flight(run: StoredRun, now: dt.datetime | None = None) -> bool:
+    """Whether a run is being profiled right now (not finished, not abandoned)."""
+    now = now or utcnow()
+    return run.status == "running" and now - run.started_at <= IN_FLIGHT_WINDOW
 
 
 class ResultReader:
@@ -29,7 +34,7 @@ class ResultReader:
         schema: str | None = None,
         table: str | None = None,
         status: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredRun]:
         stmt = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id).limit(limit)
         if schema is not None:
             stmt = stmt.where(runs.c.schema_name == schema)
@@ -37,32 +42,35 @@ class ResultReader:
             stmt = stmt.where(runs.c.table_name == table)
         if status is not None:
             stmt = stmt.where(runs.c.status == status)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+        return self._runs(stmt)
 
-    def run(self, run_id: str) -> dict[str, Any] | None:
+    def _runs(self, stmt: sa.Select[Any]) -> list[StoredRun]:
+        with self.engine.connect() as conn:
+            return [StoredRun.from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def run(self, run_id: str) -> StoredRun | None:
         return self.runs_by_id([run_id]).get(run_id)
 
-    def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """run_id -> run row, for many runs in one query."""
+    def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, StoredRun]:
+        """run_id -> run, for many runs in one query."""
         ids = list(dict.fromkeys(run_ids))
         if not ids:
             return {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(runs).where(runs.c.run_id.in_(ids))).mappings()
-            return {r["run_id"]: dict(r) for r in rows}
+        return {r.run_id: r for r in self._runs(sa.select(runs).where(runs.c.run_id.in_(ids)))}
 
-    def latest_completed_run(self, schema: str | None, table: str) -> dict[str, Any] | None:
+    def batch(self, batch_id: str) -> StoredBatch | None:
+        with self.engine.connect() as conn:
+            stmt = sa.select(batches).where(batches.c.batch_id == batch_id)
+            row = conn.execute(stmt).mappings().first()
+        return StoredBatch.from_row(row) if row is not None else None
+
+    def latest_completed_run(self, schema: str | None, table: str) -> StoredRun | None:
         found = self.recent_runs(1, schema=schema, table=table, status="completed")
         return found[0] if found else None
 
     def run_metrics(self, run_id: str) -> dict[str, dict[str, Any]]:
         """column -> metric -> value (numbers as floats, the rest decoded from JSON)."""
         return self.results_for_runs([run_id])[run_id].metrics
-
-    def run_columns(self, run_id: str) -> dict[str, str | None]:
-        """column -> type of a run, in the order the columns were profiled."""
-        return self.results_for_runs([run_id])[run_id].columns
 
     def histogram_edges(self, schema: str | None, table: str) -> dict[str, tuple[float, ...]]:
         """Bin edges of the latest completed run's histograms: once chosen, edges stay
@@ -71,7 +79,7 @@ class ResultReader:
         if run is None:
             return {}
         stmt = sa.select(results.c.column_name, results.c.metric_json).where(
-            results.c.run_id == run["run_id"], results.c.metric_name == "histogram"
+            results.c.run_id == run.run_id, results.c.metric_name == "histogram"
         )
         edges = {}
         with self.engine.connect() as conn:
@@ -84,7 +92,7 @@ class ResultReader:
     # --- drift baselines ---------------------------------------------------------------
     def completed_runs_before(
         self, schema: str | None, table: str, before: dt.datetime, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredRun]:
         """The table's last ``limit`` completed runs that started before ``before``,
         newest first."""
         stmt = (
@@ -94,12 +102,11 @@ class ResultReader:
             .order_by(runs.c.started_at.desc(), runs.c.run_id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+        return self._runs(stmt)
 
     def completed_runs_between(
         self, schema: str | None, table: str, start: dt.datetime, end: dt.datetime
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredRun]:
         """The table's completed runs that started in ``[start, end)``, oldest first."""
         stmt = (
             sa.select(runs)
@@ -107,15 +114,14 @@ class ResultReader:
             .where(runs.c.started_at >= start, runs.c.started_at < end)
             .order_by(runs.c.started_at, runs.c.run_id)
         )
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+        return self._runs(stmt)
 
     def results_for_runs(
         self,
         run_ids: Iterable[str],
         metrics: Iterable[str] | None = None,
         all_metrics_of: Iterable[str] = (),
-    ) -> dict[str, "RunResults"]:
+    ) -> dict[str, RunResults]:
         """Results of several runs in one query: per run, column -> type (in profiling
         order) and column -> metric -> value. ``metrics`` limits which metrics are read,
         except for the runs in ``all_metrics_of``."""
@@ -145,7 +151,7 @@ class ResultReader:
                 )
         return out
 
-    def latest_completed_runs(self, environment: str | None = None) -> list[dict[str, Any]]:
+    def latest_completed_runs(self, environment: str | None = None) -> list[StoredRun]:
         """The latest completed run of every table, ordered by schema and table."""
         order = sa.func.row_number().over(
             partition_by=(runs.c.schema_name, runs.c.table_name),
@@ -160,11 +166,10 @@ class ResultReader:
             .where(ranked.c._rn == 1)
             .order_by(ranked.c.schema_name, ranked.c.table_name)
         )
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+        return self._runs(stmt)
 
     def latest_attempts(
-        self, within: dt.timedelta = ATTEMPT_WINDOW
+        self, within: dt.timedelta
     ) -> dict[tuple[str | None, str], tuple[str, bool]]:
         """(schema, table) -> (start time of its latest run within ``within``, whether
         a run is in flight now). One grouped query over recent runs only, so its cost
@@ -190,14 +195,6 @@ class ResultReader:
             return {
                 (s, t): (str(started), bool(busy)) for s, t, started, busy in conn.execute(stmt)
             }
-
-
-@dataclass(frozen=True)
-class RunResults:
-    """The stored results of one run."""
-
-    columns: dict[str, str | None]
-    metrics: dict[str, dict[str, Any]]
 
 
 def _same_table(schema: str | None, table: str) -> sa.ColumnElement[bool]:

@@ -153,3 +153,22 @@ partition_state = sa.Table(
     sa.Column("last_run_id", _ID),
     sa.Column("profiled_at", UTCDateTime()),
 )
+
+# One row per batch (a CLI invocation or a Dagster run): what it did with each table and
+# the totals (rows read and not read), so that summaries are read from storage.
+batches = sa.Table(
+    "baselinr_batches",
+    metadata,
+    sa.Column("batch_id", _ID, primary_key=True),
+    sa.Column("environment", _NAME),
+    sa.Column("dagster_run_id", _ID),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("finished_at", UTCDateTime(), nullable=False),
+    sa.Column("tables", sa.Integer(), nullable=False),
+    sa.Column("counts", sa.Text()),
+    sa.Column("rows_scanned", sa.BigInteger()),
+    sa.Column("rows_avoided", sa.BigInteger()),
+    sa.Column("bytes_avoided", sa.BigInteger()),
+    sa.Column("decisions", sa.Text()),
+    sa.Index("ix_baselinr_batches_started", "started_at"),
+)

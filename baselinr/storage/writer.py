@@ -1,8 +1,12 @@
 """Write runs and their results. A run's results land in one transaction together
-with its ``completed`` status, so a failed or killed run never shows as completed."""
+with its ``completed`` status, so a failed or killed run never shows as completed.
 
+Every write returns the ``StoredRun`` it committed: the figures a caller reports are
+the stored ones."""
+
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,11 +15,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from baselinr import jsonutil
 from baselinr.profiling.profiler import TableProfile
-from baselinr.storage.schema import events, results, runs, utcnow
+from baselinr.storage.records import StoredBatch, StoredRun
+from baselinr.storage.schema import batches, results, runs, utcnow
 
 
 @dataclass(frozen=True)
 class RunRecord:
+    """What is known of a run when it starts."""
+
     run_id: str
     batch_id: str
     database_name: str
@@ -73,69 +80,77 @@ class RunWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start(self, record: RunRecord) -> None:
+    def start(self, record: RunRecord) -> StoredRun:
+        run = StoredRun(status="running", **dataclasses.asdict(record))
         with self.engine.begin() as conn:
-            conn.execute(runs.insert().values(status="running", **record.__dict__))
+            conn.execute(runs.insert().values(**_row(run)))
+        return run
 
     def complete(
         self,
-        run_id: str,
+        run: StoredRun | str,
         profile: TableProfile,
         *,
         row_count: int | None,
-        metadata: dict[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
         also: Callable[[Connection], None] | None = None,
         as_of: Mapping[str, dt.datetime] | None = None,
         rows_scanned: int | None = None,
         action: str | None = None,
-    ) -> None:
+    ) -> StoredRun:
         """Results, the run's ``completed`` status and ``also`` (e.g. incremental
         state) in one transaction. ``as_of``: metric -> when it was really computed
         (metrics a partial run carried over); ``rows_scanned`` defaults to the
         profile's rows; ``action`` replaces the planned one when another was carried
-        out (a partial that had to be full)."""
+        out (a partial that had to be full). Returns the run as stored."""
         finished = utcnow()
+        run_id = run if isinstance(run, str) else run.run_id
         rows = result_rows(run_id, profile, finished, as_of)
+        values: dict[str, Any] = {
+            "status": "completed",
+            "finished_at": finished,
+            "row_count": row_count,
+            "column_count": len(profile.columns),
+            "rows_scanned": profile.rows if rows_scanned is None else rows_scanned,
+            "metadata": dict(metadata or {}),
+            **({"action": action} if action else {}),
+        }
         with self.engine.begin() as conn:
             if rows:
                 conn.execute(results.insert(), rows)
-            conn.execute(
-                runs.update()
-                .where(runs.c.run_id == run_id)
-                .values(
-                    status="completed",
-                    finished_at=finished,
-                    row_count=row_count,
-                    column_count=len(profile.columns),
-                    rows_scanned=profile.rows if rows_scanned is None else rows_scanned,
-                    **({"action": action} if action else {}),
-                    metadata=jsonutil.dumps(metadata or {}),
-                )
-            )
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(**_encoded(values)))
             if also is not None:
                 also(conn)
+        return self._after(run, values)
 
-    def fail(self, run_id: str, error: str) -> None:
+    def fail(self, run: StoredRun | str, error: str) -> StoredRun:
+        run_id = run if isinstance(run, str) else run.run_id
+        values = {"status": "failed", "finished_at": utcnow(), "error": error[:4000]}
         with self.engine.begin() as conn:
-            conn.execute(
-                runs.update()
-                .where(runs.c.run_id == run_id)
-                .values(status="failed", finished_at=utcnow(), error=error[:4000])
-            )
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
+        return self._after(run, values)
 
-    def add_events(self, rows: Iterable[dict[str, Any]], conn: Connection | None = None) -> None:
-        rows = list(rows)
-        if not rows:
-            return
-        if conn is not None:
-            conn.execute(events.insert(), rows)
-            return
-        with self.engine.begin() as own:
-            own.execute(events.insert(), rows)
+    def record_batch(self, batch: StoredBatch) -> StoredBatch:
+        with self.engine.begin() as conn:
+            conn.execute(batches.insert().values(**batch.to_row()))
+        return batch
+
+    def _after(self, run: StoredRun | str, values: Mapping[str, Any]) -> StoredRun:
+        """The stored run after an update (read back only for callers that kept just
+        the run id)."""
+        if isinstance(run, StoredRun):
+            return dataclasses.replace(run, **values)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run)).mappings().one()
+        return StoredRun.from_row(row)
 
 
-def stale_running_runs(conn: Connection, older_than: dt.timedelta) -> list[str]:
-    """Runs still marked running after ``older_than``: killed processes."""
-    cutoff = utcnow() - older_than
-    stmt = sa.select(runs.c.run_id).where(runs.c.status == "running", runs.c.started_at < cutoff)
-    return [r[0] for r in conn.execute(stmt)]
+def _row(run: StoredRun) -> dict[str, Any]:
+    return _encoded({f.name: getattr(run, f.name) for f in dataclasses.fields(run)})
+
+
+def _encoded(values: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    if "metadata" in out:
+        out["metadata"] = jsonutil.dumps(dict(out["metadata"] or {}))
+    return out

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from baselinr.config import BaselinrConfig
-from baselinr.incremental.state import StateStore, TableState
 from baselinr.storage.schema import events, partition_state, runs
+from baselinr.storage.state import StateStore, TableState
 
 T0 = dt.datetime(2025, 3, 1, 6, 0, tzinfo=dt.timezone.utc)
 

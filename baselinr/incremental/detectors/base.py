@@ -35,8 +35,10 @@ class PartitionSnapshot:
     """One partition as the detector saw it.
 
     ``partition_id`` is stable and unique (what storage is keyed by); ``label`` is for
-    people; ``value`` is JSON-safe and tells the profiler which rows belong to the
-    partition (a key value, or ``{"schema", "table", "oid"}`` of a child table).
+    people; ``value`` is the JSON-safe form storage keeps (``jsonutil.encode_value`` of
+    a key value, or ``{"schema", "table", "oid"}`` of a child table). The profiler
+    reads the typed forms: ``key`` for a key partition, ``relation`` (and ``oid``) for
+    a child table.
     """
 
     partition_id: str
@@ -45,6 +47,13 @@ class PartitionSnapshot:
     fingerprint: str
     rows: int | None = None
     bytes: int | None = None
+    relation: TableRef | None = None  # RELATION mode: the child table itself
+    oid: int | None = None
+
+    @property
+    def key(self) -> Any:
+        """KEY mode: the partition-key value, as the warehouse returns it."""
+        return jsonutil.decode_value(self.value)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from baselinr import jsonutil
 from baselinr.catalog import TableRef
-from baselinr.connectors import first_line
+from baselinr.connectors import dialect_for, first_line
 from baselinr.incremental.detectors.base import (
     KEY,
     ChangeDetector,
@@ -63,10 +63,7 @@ class FallbackDetector(ChangeDetector):
             stmt = sa.select(*items).select_from(table)
         method = "manifest" if key else "fingerprint"
         try:
-            if conn.dialect.name == "postgresql":  # a failed statement aborts the transaction
-                with conn.begin_nested():
-                    rows = conn.execute(stmt).all()
-            else:
+            with dialect_for(conn).isolated(conn):
                 rows = conn.execute(stmt).all()
         except sa.exc.DBAPIError as exc:
             return unavailable(target.table, method, f"fingerprint query failed: {first_line(exc)}")

@@ -191,6 +191,8 @@ class PostgresDetector(ChangeDetector):
                     fingerprint=digest("pgp", fingerprints[int(leaf.relid)]),
                     rows=_rows_estimate(leaf),
                     bytes=_bytes_estimate(leaf),
+                    relation=TableRef(str(leaf.rel_schema), str(leaf.relname)),
+                    oid=int(leaf.relid),
                 )
                 for leaf in leaves
             )

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from baselinr import jsonutil
 from baselinr.catalog import TableRef
+from baselinr.connectors import dialect_for
 from baselinr.profiling.state import ColumnState
 from baselinr.storage.schema import partition_state, table_state
 
@@ -156,7 +157,8 @@ class StateStore:
 
     # --- writes (inside the caller's transaction) -----------------------------------------
     def write_table_state(self, conn: Connection, state: TableState) -> None:
-        _upsert(conn, self.table, state.to_row(), ("database_name", "schema_name", "table_name"))
+        keys = ("database_name", "schema_name", "table_name")
+        dialect_for(conn).upsert(conn, self.table, state.to_row(), keys)
 
     def write_table_states(self, states: Iterable[TableState]) -> None:
         """Several rows in one transaction of its own (skip/defer bookkeeping)."""
@@ -241,22 +243,3 @@ def _partition(row: Any, *, with_states: bool) -> PartitionRecord:
         last_run_id=row["last_run_id"],
         profiled_at=row["profiled_at"],
     )
-
-
-def _upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Sequence[str]) -> None:
-    update = {k: v for k, v in row.items() if k not in keys}
-    name = conn.dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        pg = postgresql.insert(table).values(**row)
-        conn.execute(pg.on_conflict_do_update(index_elements=list(keys), set_=update))
-        return
-    if name == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        lite = sqlite.insert(table).values(**row)
-        conn.execute(lite.on_conflict_do_update(index_elements=list(keys), set_=update))
-        return
-    conn.execute(table.delete().where(*[table.c[k] == row[k] for k in keys]))
-    conn.execute(table.insert().values(**row))
