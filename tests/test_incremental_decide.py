@@ -181,6 +181,60 @@ def test_tables_that_cannot_be_profiled_partially_run_full() -> None:
     assert (d.action, d.reason) == ("full", "snapshot_changed")
 
 
+def test_the_partial_hands_the_executor_typed_partitions_and_the_state() -> None:
+    f, snap = partitioned({"b": "g", "d": None})  # type: ignore[dict-item]
+    d = decide(f, snap, config(), NOW)
+    assert d.strategy == "partial" and d.partial is not None
+    assert [p.partition_id for p in d.partial.changed] == ["b"]
+    assert [r.partition_id for r in d.partial.deleted] == ["d"]
+    assert d.snapshot is snap and d.state is f.state
+    assert "snapshot" not in d.to_dict() and "state" not in d.to_dict()
+
+
+def test_a_partial_needing_a_table_pass_is_planned_full() -> None:
+    """Non-mergeable metrics on a table small enough to recompute them would need a
+    pass over the whole table: one full profile reads fewer rows."""
+    f, snap = partitioned({"b": "g"})
+    wanting = replace(f, unmerged_metrics=("distinct_count",))
+    d = decide(wanting, snap, config(), NOW)
+    assert (d.action, d.reason, d.partial) == ("full", "partial_not_cheaper", None)
+    assert d.details["table_pass_metrics"] == ["distinct_count"]
+    assert d.track_partitions is False and d.strategy == "full"
+    # a table over recompute_non_mergeable_max_rows carries them from the last run
+    carried = replace(
+        wanting,
+        state=state(
+            metadata={
+                "profile_signature": "sig",
+                "partition_mode": KEY,
+                "non_mergeable_as_of": {"run_id": "run-1"},
+            }
+        ),
+    )
+    big = config(partial_profiling={"recompute_non_mergeable_max_rows": 300})
+    assert decide(carried, snap, big, NOW).action == "partial"
+    # ... but only if there is a run to carry them from
+    assert decide(wanting, snap, big, NOW).reason == "partial_not_cheaper"
+    # metrics that apply to none of the table's columns need no pass
+    only_numbers = replace(
+        wanting,
+        unmerged_metrics=("quantiles",),
+        state=state(metadata={**f.state.metadata, "columns": [["name", "TEXT"]]}),  # type: ignore[union-attr]
+    )
+    assert decide(only_numbers, snap, config(), NOW).action == "partial"
+
+
+def test_forced_entries_run_full_instead_of_skip_or_partial() -> None:
+    skipped = decide(replace(facts(), forced=True), snapshot("s1"), config(), NOW)
+    assert (skipped.action, skipped.reason) == ("full", "forced")
+    assert skipped.details["forced_instead_of"] == "skip: snapshot_match"
+    f, snap = partitioned({"b": "g"})
+    partial = decide(replace(f, forced=True), snap, config(), NOW)
+    assert (partial.action, partial.reason, partial.partial) == ("full", "forced", None)
+    cfg = config(adaptive_scheduling={"enabled": True})
+    assert not_due(replace(facts(), forced=True), cfg, NOW) is None
+
+
 def test_configured_sampling_turns_the_run_into_a_sample() -> None:
     d = decide(facts(sample_fraction=0.1), snapshot("s2", estimated_rows=1000), config(), NOW)
     assert (d.action, d.reason, d.sample_fraction, d.details["scan_rows"]) == (
