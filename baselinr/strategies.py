@@ -98,7 +98,25 @@ class TableProfiler:
         sampling: SamplingConfig | None,
         plan_time: dt.datetime,
     ) -> ProfileWork:
-        job = self._job(conn, decision, run_id, sampling, plan_time)
+        config = self.config
+        entry = config.profiling.tables[decision.entry_index]
+        metrics = requested_metrics(config.profiling, entry)
+        all_columns = self.context.dialect.list_columns(conn, decision.schema, decision.table)
+        if entry.partition and entry.partition.key not in {c.name for c in all_columns}:
+            raise ProfilingError(
+                f"partition key '{entry.partition.key}' is not a column of {decision.qualified}"
+            )
+        job = TableJob(
+            decision=decision,
+            run_id=run_id,
+            entry=entry,
+            columns=tuple(select_columns(all_columns, entry.columns)),
+            metrics=metrics,
+            merged=merged_metrics(config.incremental, metrics),
+            edges=self._edges(decision, metrics),
+            sampling=sampling,
+            plan_time=plan_time,
+        )
         strategy = decision.strategy
         if strategy == SAMPLE:
             return self._plain(conn, job, keep_partitions=True)
@@ -113,34 +131,6 @@ class TableProfiler:
         return self._plain(conn, job, keep_partitions=False)
 
     # --- preparation -------------------------------------------------------------------------
-    def _job(
-        self,
-        conn: Connection,
-        decision: TableDecision,
-        run_id: str,
-        sampling: SamplingConfig | None,
-        plan_time: dt.datetime,
-    ) -> TableJob:
-        config = self.config
-        entry = config.profiling.tables[decision.entry_index]
-        metrics = requested_metrics(config.profiling, entry)
-        all_columns = self.context.dialect.list_columns(conn, decision.schema, decision.table)
-        if entry.partition and entry.partition.key not in {c.name for c in all_columns}:
-            raise ProfilingError(
-                f"partition key '{entry.partition.key}' is not a column of {decision.qualified}"
-            )
-        return TableJob(
-            decision=decision,
-            run_id=run_id,
-            entry=entry,
-            columns=tuple(select_columns(all_columns, entry.columns)),
-            metrics=metrics,
-            merged=merged_metrics(config.incremental, metrics),
-            edges=self._edges(decision, metrics),
-            sampling=sampling,
-            plan_time=plan_time,
-        )
-
     def _edges(
         self, decision: TableDecision, metrics: Sequence[str]
     ) -> dict[str, tuple[float, ...]]:

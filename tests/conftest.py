@@ -107,3 +107,13 @@ def make_config(tmp_path: Path) -> Callable[..., BaselinrConfig]:
         return load_config(path)
 
     return make
+
+
+@pytest.fixture
+def fresh_dagster_cache() -> Iterator[None]:
+    """Dagster tests: no BaselinrResource context cached from another test."""
+    from baselinr_dagster.resource import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -10,15 +10,9 @@ import yaml
 
 from baselinr.storage.schema import runs
 from baselinr_dagster import build_baselinr_definitions
-from baselinr_dagster.resource import clear_cache
 from tests.support.tables import create_orders
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
 
 
 def write_config(tmp_path: Path, engine: sa.Engine, tables: list[dict], **extra: Any) -> Path:

@@ -16,11 +16,7 @@ from baselinr_dagster.resource import clear_cache
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
 
 
 def make_table(engine: sa.Engine) -> None:

@@ -13,15 +13,9 @@ import yaml
 
 from baselinr.storage.schema import results
 from baselinr_dagster import build_baselinr_definitions
-from baselinr_dagster.resource import clear_cache
 from tests.support.tables import create_orders, insert_orders
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
 
 
 class Scenario:

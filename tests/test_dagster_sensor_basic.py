@@ -10,15 +10,9 @@ import sqlalchemy as sa
 import yaml
 
 from baselinr_dagster import baselinr_plan_sensor, build_baselinr_definitions
-from baselinr_dagster.resource import clear_cache
 from tests.support.tables import create_orders
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
 
 
 def write_config(tmp_path: Path, source: dict[str, Any], tables: list[dict]) -> Path:

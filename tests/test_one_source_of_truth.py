@@ -25,11 +25,7 @@ from tests.support.tables import create_orders, order_rows
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Any:
-    clear_cache()
-    yield
-    clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -86,7 +82,9 @@ def stored_run(path: Path, run_id: str) -> Any:
 
 
 def status_of(path: Path, run_id: str) -> dict[str, Any]:
-    (found,) = [r for r in cli("status", "-c", str(path), "--json")["runs"] if r["run_id"] == run_id]
+    (found,) = [
+        r for r in cli("status", "-c", str(path), "--json")["runs"] if r["run_id"] == run_id
+    ]
     return found
 
 
@@ -119,11 +117,11 @@ def test_a_partial_run_reports_the_stored_rows_everywhere(
         assert meta["baselinr/estimated_rows_avoided"] == run.row_count - run.rows_scanned
         assert meta["dagster/row_count"] == run.row_count
         assert status_of(path, run.run_id)["rows_scanned"] == run.rows_scanned
-        summary = [
+        summary = next(
             e.materialization
             for e in result.get_asset_materialization_events()
             if e.materialization.asset_key == dg.AssetKey(["baselinr", "summary"])
-        ][0]
+        )
         assert summary.metadata["baselinr/rows_scanned"].value == run.rows_scanned
 
     # the same through the CLI: --json, status --json and storage agree

@@ -284,6 +284,16 @@ class Dialect:
         conn.execute(table.delete().where(*[table.c[k] == row[k] for k in keys]))
         conn.execute(table.insert().values(**row))
 
+    @staticmethod
+    def _on_conflict_update(
+        conn: Connection, insert: Any, row: Mapping[str, Any], keys: Sequence[str]
+    ) -> None:
+        """An upsert for dialects with ``INSERT … ON CONFLICT DO UPDATE`` (``insert`` is
+        that dialect's ``insert(table)``)."""
+        update = {k: v for k, v in row.items() if k not in keys}
+        stmt = insert.values(**row).on_conflict_do_update(index_elements=list(keys), set_=update)
+        conn.execute(stmt)
+
     def lock_for_migration(self, conn: Connection) -> None:
         """Serialise schema migrations of one database across processes: the lock is
         held until the connection's transaction ends."""

@@ -202,9 +202,7 @@ class PostgresDialect(Dialect):
     def upsert(
         self, conn: Connection, table: sa.Table, row: Mapping[str, Any], keys: Sequence[str]
     ) -> None:
-        update = {k: v for k, v in row.items() if k not in keys}
-        stmt = postgresql.insert(table).values(**row)
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+        self._on_conflict_update(conn, postgresql.insert(table), row, keys)
 
     def lock_for_migration(self, conn: Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})

@@ -62,9 +62,7 @@ class SQLiteDialect(Dialect):
     ) -> None:
         from sqlalchemy.dialects import sqlite
 
-        update = {k: v for k, v in row.items() if k not in keys}
-        stmt = sqlite.insert(table).values(**row)
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+        self._on_conflict_update(conn, sqlite.insert(table), row, keys)
 
     def lock_for_migration(self, conn: Connection) -> None:
         # pysqlite runs DDL outside a transaction unless one is begun explicitly:

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from baselinr.catalog import TableRef
 from baselinr.drift.severity import at_least, highest, rank
 
 
@@ -102,7 +103,7 @@ class DriftReport:
 
     @property
     def qualified(self) -> str:
-        return f"{self.schema_name}.{self.table_name}" if self.schema_name else self.table_name
+        return TableRef(self.schema_name, self.table_name).qualified
 
     @property
     def drift_severity(self) -> str:

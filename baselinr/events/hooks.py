@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from baselinr.catalog import TableRef
 from baselinr.drift.severity import at_least
 from baselinr.events.types import Event
 from baselinr.storage.schema import events
@@ -18,7 +19,7 @@ log = logging.getLogger("baselinr.events")
 def describe(event: Event) -> str:
     """One line for people: what happened, where, how bad."""
     data: dict[str, Any] = event.to_dict()
-    where = ".".join(p for p in (event.schema_name, event.table_name) if p)
+    where = TableRef(event.schema_name, event.table_name or "").qualified
     severity = data.get("severity")
     reason = data.get("reason") or ""
     if event.event_type == "DataDriftDetected":

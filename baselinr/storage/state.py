@@ -110,12 +110,7 @@ class StateStore:
             return {s.table: s for s in map(_table_state, rows)}
 
     def table_state(self, database: str, table: TableRef) -> TableState | None:
-        t = self.table
-        stmt = sa.select(t).where(
-            t.c.database_name == database,
-            t.c.schema_name == _schema_key(table.schema),
-            t.c.table_name == table.table,
-        )
+        stmt = sa.select(self.table).where(*_same_table(self.table, database, table))
         with self.engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
         return _table_state(row) if row else None
@@ -144,11 +139,7 @@ class StateStore:
     def partitions(self, database: str, table: TableRef) -> dict[str, PartitionRecord]:
         """The stored partitions of one table, with their column aggregates."""
         p = self.partitions_table
-        stmt = sa.select(p).where(
-            p.c.database_name == database,
-            p.c.schema_name == _schema_key(table.schema),
-            p.c.table_name == table.table,
-        )
+        stmt = sa.select(p).where(*_same_table(p, database, table))
         with self.engine.connect() as conn:
             return {
                 row["partition_id"]: _partition(row, with_states=True)
@@ -182,11 +173,7 @@ class StateStore:
         """Store ``records`` (replacing rows with the same ids), drop ``delete``, or with
         ``replace_all`` drop every other partition of the table first."""
         p = self.partitions_table
-        where = [
-            p.c.database_name == database,
-            p.c.schema_name == _schema_key(table.schema),
-            p.c.table_name == table.table,
-        ]
+        where = _same_table(p, database, table)
         if replace_all:
             conn.execute(p.delete().where(*where))
         else:
@@ -219,6 +206,14 @@ class StateStore:
 
     def clear_partitions(self, conn: Connection, database: str, table: TableRef) -> None:
         self.write_partitions(conn, database, table, [], replace_all=True)
+
+
+def _same_table(t: sa.Table, database: str, table: TableRef) -> list[sa.ColumnElement[bool]]:
+    return [
+        t.c.database_name == database,
+        t.c.schema_name == _schema_key(table.schema),
+        t.c.table_name == table.table,
+    ]
 
 
 def _table_state(row: Any) -> TableState:
