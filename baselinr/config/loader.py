@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from baselinr.config.models import BaselinrConfig
 from baselinr.errors import ConfigError
+from baselinr.redact import redact, register_secrets
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _OVERRIDE_PREFIX = "BASELINR_"
@@ -96,6 +97,7 @@ def parse_config(
     else:
         if isinstance(config, BaselinrConfig):
             config._path = file.resolve()
+        register_secrets(_found_secrets([raw, data]))
         return config
     raise ConfigError(_redact(message, [raw, data])) from None
 
@@ -103,6 +105,7 @@ def parse_config(
 # --- never a password in a message ---------------------------------------------------------
 
 _URL_PASSWORD = re.compile(r"://[^/:@\s]*:([^@\s]+)@")
+_QUERY_PASSWORD = re.compile(r"[?&](?:password|passwd|pwd)=([^&#\s]+)", re.IGNORECASE)
 
 
 def _secrets(node: Any, found: set[str], seen: set[int], depth: int = 0) -> None:
@@ -115,6 +118,7 @@ def _secrets(node: Any, found: set[str], seen: set[int], depth: int = 0) -> None
                 if str(key).lower() == "password":
                     found.add(value)
                 found.update(m.group(1) for m in _URL_PASSWORD.finditer(value))
+                found.update(m.group(1) for m in _QUERY_PASSWORD.finditer(value))
             _secrets(value, found, seen, depth + 1)
     elif isinstance(node, list):
         seen.add(id(node))
@@ -122,17 +126,22 @@ def _secrets(node: Any, found: set[str], seen: set[int], depth: int = 0) -> None
             _secrets(value, found, seen, depth + 1)
 
 
-def _redact(message: str, documents: list[Any]) -> str:
-    """Whatever a validator echoes (a bad value, a URL, an unknown name), the
-    passwords in the document (``password`` keys, passwords in URLs) become ***."""
+def _found_secrets(documents: list[Any]) -> set[str]:
+    """The passwords in config documents: ``password`` keys, passwords in URLs."""
     found: set[str] = set()
     seen: set[int] = set()
     for document in documents:
         _secrets(document, found, seen)
-    for secret in sorted(found, key=len, reverse=True):
+    return found
+
+
+def _redact(message: str, documents: list[Any]) -> str:
+    """Whatever a validator echoes (a bad value, a URL, an unknown name), the
+    passwords in the document (``password`` keys, passwords in URLs) become ***."""
+    for secret in sorted(_found_secrets(documents), key=len, reverse=True):
         if len(secret) >= 3:
             message = message.replace(secret, "***")
-    return message
+    return redact(message)
 
 
 def _kind(value: Any) -> str:
