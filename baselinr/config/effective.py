@@ -62,12 +62,12 @@ def profile_signature(
     part of it: changing them never forces a profile.
     """
     partial = incremental.partial_profiling
-    sampling = entry.sampling or profiling.sampling
+    sampling = effective_sampling(profiling, entry)
     parts = {
         "metrics": list(requested_metrics(profiling, entry)),
         "columns": entry.columns.model_dump(),
         "partition": entry.partition.model_dump() if entry.partition else None,
-        "sampling": sampling.model_dump() if sampling.enabled else None,
+        "sampling": sampling.model_dump() if sampling is not None else None,
         "histogram_bins": profiling.histogram_bins,
         "top_values_k": profiling.top_values_k,
         "mergeable": sorted(partial.mergeable_metrics),
