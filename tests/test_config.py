@@ -427,3 +427,25 @@ def test_a_password_never_appears_in_an_error(tmp_path: Path, source: str) -> No
     message = error_of(path)
     assert SECRET not in message
     assert "source" in message
+
+
+def test_credentials_path_is_used_by_bigquery_only(tmp_path: Path) -> None:
+    storage = "storage: {connection: {type: sqlite, filepath: s.db}}"
+    bigquery = write(
+        tmp_path,
+        f"""
+        source: {{type: bigquery, project: p, dataset: d, credentials_path: keys/sa.json}}
+        {storage}
+        """,
+    )
+    config = load_config(bigquery, env={})
+    assert config.source.credentials_path == str((tmp_path / "keys" / "sa.json").resolve())
+    postgres = write(
+        tmp_path,
+        f"""
+        source: {{type: postgres, database: a, credentials_path: sa.json}}
+        {storage}
+        """,
+        name="pg.yml",
+    )
+    assert "'credentials_path'" in error_of(postgres) and "bigquery" in error_of(postgres)
