@@ -10,6 +10,10 @@ documented size:
                 mean for these columns, mean/sd is between 2 and 5)
   distribution  `amount` spread doubles around an unchanged mean
   category      25% of the rows of `category` move to its rarest value
+  ratio_doubling  the null rate of `delay` (1% to 4%, like cancelled flights) doubles
+                (+1 to +4 points: under the 5-point `low` level)
+  heavy_tail    every positive `delay` doubles (a heavy-tailed column: most values
+                near -4, a long tail of delays; equal-width bins put most in one bin)
 
 Every run is then judged by each strategy (default settings, baseline `auto`) from
 stored results only, which is also how a Dagster check is re-evaluated. A column-run
@@ -57,7 +61,7 @@ from baselinr.profiling.state import ColumnState, Histogram
 from baselinr.storage import Storage
 from baselinr.storage.writer import RunRecord
 
-KINDS = ("null_rate", "mean_shift", "distribution", "category")
+KINDS = ("null_rate", "mean_shift", "distribution", "category", "ratio_doubling", "heavy_tail")
 STRATEGIES = ("absolute_threshold", "standard_deviation", "psi")
 METRICS = (*DEFAULT_METRICS, "top_values")
 CATEGORIES = [f"cat_{i:02d}" for i in range(12)]
@@ -68,6 +72,7 @@ COLUMNS = (
     ColumnInfo("qty", "INTEGER", NUMERIC),
     ColumnInfo("category", "TEXT", STRING),
     ColumnInfo("note", "TEXT", STRING),
+    ColumnInfo("delay", "REAL", NUMERIC, floating=True),
 )
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -82,6 +87,8 @@ class TableSpec:
     qty_mean: float
     weights: np.ndarray
     note_nulls: float
+    delay_nulls: float = 0.02
+    delay_tail: float = 30.0
     drift: str | None = None
     drift_column: str | None = None
     run_ids: list[str] = field(default_factory=list)
@@ -103,6 +110,8 @@ def make_specs(count: int, seed: int) -> list[TableSpec]:
                 qty_mean=float(rng.uniform(3, 10)),
                 weights=zipf / zipf.sum(),
                 note_nulls=float(rng.uniform(0, 0.1)),
+                delay_nulls=float(rng.uniform(0.01, 0.04)),
+                delay_tail=float(rng.uniform(20, 50)),
             )
         )
     # A labelled subset gets one drift each on the last run: 20 tables per kind.
@@ -115,6 +124,8 @@ def make_specs(count: int, seed: int) -> list[TableSpec]:
             "mean_shift": "score",
             "distribution": "amount",
             "category": "category",
+            "ratio_doubling": "delay",
+            "heavy_tail": "delay",
         }[spec.drift]
     return specs
 
@@ -132,6 +143,15 @@ def generate(
     weights = spec.weights * np.exp(rng.normal(0, 0.05, len(spec.weights)))
     weights /= weights.sum()
     note_nulls = min(max(spec.note_nulls + rng.normal(0, 0.003), 0.0), 1.0)
+    delay_nulls = spec.delay_nulls * (1 + rng.normal(0, 0.05))
+    if last and spec.drift == "ratio_doubling":
+        delay_nulls *= 1.0 + size
+    on_time = rng.random(n) < 0.7 * (1 + rng.normal(0, 0.02))
+    delay = np.where(
+        on_time,
+        np.round(rng.normal(-4.0, 4.0, n)),
+        np.round(rng.exponential(spec.delay_tail * (1 + rng.normal(0, 0.02)), n)),
+    )
     data = {
         "id": np.arange(1, n + 1, dtype=float),  # a snapshot table: keys 1..n every run
         "amount": rng.gamma(2.0, scale, n),
@@ -139,6 +159,7 @@ def generate(
         "qty": np.floor(rng.exponential(spec.qty_mean * (1 + rng.normal(0, 0.02)), n)),
         "category": rng.choice(len(CATEGORIES), n, p=weights).astype(float),
         "note": np.where(rng.random(n) < note_nulls, np.nan, rng.integers(5, 41, n)),
+        "delay": np.where(rng.random(n) < delay_nulls, np.nan, delay),
     }
     if last and spec.drift == "null_rate":
         column = data[spec.drift_column or "score"]
@@ -148,6 +169,9 @@ def generate(
     elif last and spec.drift == "distribution":
         center = 2.0 * spec.amount_scale
         data["amount"] = center + (1.0 + size) * (data["amount"] - center)
+    elif last and spec.drift == "heavy_tail":
+        late = data["delay"] > 0
+        data["delay"][late] = data["delay"][late] * (1.0 + size)
     elif last and spec.drift == "category":
         moved = rng.random(n) < 0.25 * size
         data["category"][moved] = len(CATEGORIES) - 1
@@ -258,7 +282,7 @@ class SQLiteSource:
             for spec in specs:
                 conn.exec_driver_sql(
                     f'CREATE TABLE "{spec.name}" (id INTEGER, amount REAL, score REAL, '
-                    "qty INTEGER, category TEXT, note TEXT)"
+                    "qty INTEGER, category TEXT, note TEXT, delay REAL)"
                 )
 
     def record_all(self, specs: list[TableSpec], datas: list[dict[str, np.ndarray]]) -> None:
@@ -266,7 +290,7 @@ class SQLiteSource:
             for spec, data in zip(specs, datas, strict=True):
                 conn.exec_driver_sql(f'DELETE FROM "{spec.name}"')
                 conn.exec_driver_sql(
-                    f'INSERT INTO "{spec.name}" VALUES (?, ?, ?, ?, ?, ?)', list(_rows(data))
+                    f'INSERT INTO "{spec.name}" VALUES (?, ?, ?, ?, ?, ?, ?)', list(_rows(data))
                 )
         result = self.runner.profile()
         by_table = {o.decision.table: o for o in result.outcomes}
@@ -286,6 +310,7 @@ def _rows(data: dict[str, np.ndarray]) -> Any:
             None if np.isnan(data["qty"][i]) else int(data["qty"][i]),
             None if np.isnan(data["category"][i]) else CATEGORIES[int(data["category"][i])],
             None if np.isnan(data["note"][i]) else "x" * int(data["note"][i]) + f"{i}",
+            _num(data["delay"][i]),
         )
 
 
