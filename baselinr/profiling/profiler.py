@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from baselinr.catalog import TableRef
@@ -27,8 +28,10 @@ from baselinr.profiling.readback import (
     distribution_from_row,
     fields_from_row,
     serial_from_row,
+    value_text,
 )
 from baselinr.profiling.state import ColumnState
+from baselinr.values import to_float
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,15 @@ def profile_groups(
 
     # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
-    for stmt in query.aggregate_statements():
-        for row in run.rows(stmt):
-            merged[row.pop("g", None)].update(row)
+    try:
+        rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
+    except sa.exc.DBAPIError as exc:
+        if not dialect.sum_overflowed(exc):
+            raise
+        query.exact_integer_sums = False  # an integer sum beyond 64 bits: in floats
+        rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
+    for row in rows:
+        merged[row.pop("g", None)].update(row)
     partial: dict[Any, dict[str, dict[str, Any]]] = {
         group: {c.name: fields_from_row(query, row, i, c) for i, c in enumerate(columns)}
         for group, row in merged.items()
@@ -167,9 +176,9 @@ def profile_groups(
         if top is not None:
             found: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for row in run.rows(top):
-                found[int(row["i"])].append(
-                    {"value": as_text(row["value"]), "count": int(row["n"])}
-                )
+                i = int(row["i"])
+                text = value_text(query, row["value"], columns[i])
+                found[i].append({"value": text, "count": int(row["n"])})
             for i, column in enumerate(columns):
                 if "top_values" in query.needs[column.name]:
                     fields[column.name]["top_values"] = found.get(i, [])
@@ -177,13 +186,6 @@ def profile_groups(
             _window_quantiles(query, run, fields)
 
     return _profiles(request, merged, partial, edges), run.count
-
-
-def as_text(value: Any) -> str:
-    """A top value as text: floats in the fewest digits that read back the same."""
-    if isinstance(value, str):
-        return value
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _profiles(
@@ -278,9 +280,12 @@ def _histogram_edges(
         if column.name in query.request.histogram_edges:
             edges[column.name] = tuple(query.request.histogram_edges[column.name])
             continue
-        lows = [float(p[column.name]["min"]) for p in partial.values() if _has(p, column, "min")]
-        highs = [float(p[column.name]["max"]) for p in partial.values() if _has(p, column, "max")]
-        if lows and highs:
+        lows = [to_float(p[column.name]["min"]) for p in partial.values() if _has(p, column, "min")]
+        highs = [
+            to_float(p[column.name]["max"]) for p in partial.values() if _has(p, column, "max")
+        ]
+        # decimals beyond the double range have no float edges: no histogram
+        if lows and highs and math.isfinite(min(lows)) and math.isfinite(max(highs)):
             edges[column.name] = choose_edges(min(lows), max(highs), query.request.histogram_bins)
     return edges
 
@@ -299,7 +304,7 @@ def _centers(
         if "m2" not in query.needs[column.name] or column.category != "numeric":
             continue
         means = {
-            group: float(cols[column.name]["sum"]) / cols[column.name]["finite_count"]
+            group: to_float(cols[column.name]["sum"]) / cols[column.name]["finite_count"]
             for group, cols in partial.items()
             # one value has no spread: its m2 is 0 without asking
             if cols[column.name].get("finite_count", 0) > 1
@@ -318,7 +323,7 @@ def _centers(
                     {g: c for g, c in exact.items() if c is not None}, True
                 )
                 continue
-        scale = deviation_scale(float(min(lows)), float(max(highs))) if lows and highs else 0
+        scale = deviation_scale(to_float(min(lows)), to_float(max(highs))) if lows and highs else 0
         centers[column.name] = Center(means, False, scale)
     return centers
 

@@ -71,13 +71,15 @@ class ProfileRequest:
 
 
 def choose_edges(low: float, high: float, bins: int) -> tuple[float, ...]:
-    """Equal-width edges over [low, high]; a single value gets a unit-wide bin."""
+    """Equal-width edges over [low, high], exactly as ``numpy.histogram(x, bins)``
+    makes them (``linspace``: ``k * step + low``, the last edge ``high``); a single
+    value gets a unit-wide bin around it, as in numpy."""
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError("histogram edges need finite bounds")
     if low == high:
         low, high = low - 0.5, high + 0.5
-    edges = [low * (1 - k / bins) + high * (k / bins) for k in range(bins + 1)]
-    edges[0], edges[-1] = low, high
+    step = (high - low) / bins
+    edges = [k * step + low for k in range(bins)] + [high]
     # Rounding can collapse edges of a tiny range; keep them strictly increasing.
     unique = [edges[0]]
     for e in edges[1:]:
@@ -89,11 +91,12 @@ def choose_edges(low: float, high: float, bins: int) -> tuple[float, ...]:
 
 
 def to_python(value: Any) -> Any:
-    """Driver values -> plain Python numbers (Decimal becomes int or float)."""
+    """Driver values -> plain Python numbers: an integral Decimal becomes an int, NaN
+    and infinities floats; other decimals stay exact."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             return float(value)
-        return int(value) if value == value.to_integral_value() else float(value)
+        return int(value) if value == value.to_integral_value() else value
     return value
 
 
@@ -138,6 +141,8 @@ class ProfileQuery:
             if partition_filter is not None:
                 self.filters.append(partition_filter)
         self.needs = {c.name: request.needs(c) for c in request.columns}
+        # integer columns are summed exactly unless the dialect's integers overflow
+        self.exact_integer_sums = True
 
     # --- building blocks -----------------------------------------------------------
     def col(self, name: str) -> ColumnElement[Any]:
@@ -147,11 +152,27 @@ class ProfileQuery:
         """The column as used for numeric aggregates: NULL for NaN and infinities
         (``all_finite``: an earlier statement found none, so no test per row)."""
         col = self.col(column.name)
+        d = self.dialect
         if column.floating and not all_finite:
-            return sa.case((self.dialect.finite(col), col), else_=sa.null())
+            return sa.case((d.finite(col, column), d.double(col, column)), else_=sa.null())
+        if column.floating:
+            return d.double(col, column)
         if column.category == STRING:
-            return self.dialect.comparable(col, column.type_name)
+            return d.comparable(col, column.type_name)
         return col
+
+    def as_double(self, column: ColumnInfo, all_finite: bool = False) -> ColumnElement[Any]:
+        """The column as a double, for histograms and quantiles (compared as float64,
+        like numpy); only decimals need a conversion that cannot fail."""
+        v = self.value(column, all_finite)
+        return self.dialect.to_double(v, column) if column.decimal else v
+
+    def extreme(self, aggregate: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """A min or max as selected: dates and timestamps through the dialect so that
+        every value (BC, +-infinity) can be read back."""
+        if column.temporal:
+            return self.dialect.temporal_value(aggregate, column)
+        return aggregate
 
     def _partition_filter(self, partition: PartitionConfig) -> ColumnElement[bool] | None:
         key = self.col(partition.key)
@@ -196,7 +217,9 @@ class ProfileQuery:
         if "distinct" in need and distinct:
             items.append(sa.func.count(sa.distinct(self.col(column.name))).label(f"c{i}_distinct"))
         if "quantiles" in need and d.aggregate_quantiles:
-            items.append(d.quantiles(self.value(column), QUANTILE_LEVELS).label(f"c{i}_quantiles"))
+            items.append(
+                d.quantiles(self.as_double(column), QUANTILE_LEVELS).label(f"c{i}_quantiles")
+            )
         return items
 
     # --- statement 1: aggregates ------------------------------------------------------
@@ -214,11 +237,12 @@ class ProfileQuery:
                 if bits is not None:
                     items.append(bits.label(f"c{i}_bits"))
             if "min" in need:
-                items.append(sa.func.min(v).label(f"c{i}_min"))
+                items.append(self.extreme(sa.func.min(v), column).label(f"c{i}_min"))
             if "max" in need:
-                items.append(sa.func.max(v).label(f"c{i}_max"))
+                items.append(self.extreme(sa.func.max(v), column).label(f"c{i}_max"))
             if "moments" in need:
-                items.append(d.sum(v).label(f"c{i}_sum"))
+                exact = self.exact_integer_sums and not column.floating
+                items.append((d.exact_sum(v) if exact else d.sum(v)).label(f"c{i}_sum"))
                 if column.floating:
                     items.append(sa.func.count(v).label(f"c{i}_finite"))
             if "zeros" in need:
@@ -256,7 +280,8 @@ class ProfileQuery:
             v = self.value(column, column.name in all_finite)
             items.append(sa.func.count(v).label(f"c{i}_n2"))
             if column_edges:
-                items += d.histogram_aggregates(v, column_edges, f"c{i}_h", max_rows)
+                x = self.as_double(column, column.name in all_finite)
+                items += d.histogram_aggregates(x, column_edges, f"c{i}_h", max_rows)
             if center is not None:
                 items += d.second_moment_aggregates(
                     v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
@@ -307,13 +332,15 @@ class ProfileQuery:
                 continue
             col = self.col(column.name)
             n = sa.func.count().label("n")
-            text = d.top_value(col)
+            text = d.top_value(col, column)
+            # ties by the value in the column's own order (numbers numerically, text in
+            # code-point order), the same rule on every engine
             inner = (
                 sa.select(sa.literal(i).label("i"), text.label("value"), n)
                 .select_from(self.source)
                 .where(col.is_not(None), *self.filters)
                 .group_by(col)
-                .order_by(sa.func.count().desc(), text)
+                .order_by(sa.func.count().desc(), self._order_key(column))
                 .limit(k)
                 .subquery()
             )
@@ -321,6 +348,12 @@ class ProfileQuery:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else sa.union_all(*parts)  # type: ignore[return-value]
+
+    def _order_key(self, column: ColumnInfo) -> ColumnElement[Any]:
+        col = self.col(column.name)
+        if column.category == STRING:
+            return self.dialect.comparable(col, column.type_name)
+        return col
 
     def window_quantile_statement(self, positions: Mapping[int, Sequence[int]]) -> Any:
         """Order statistics at ``positions`` (column index -> 0-based ranks), for
@@ -350,6 +383,13 @@ class ProfileQuery:
     def read(row: Mapping[str, Any], label: str) -> Any:
         return to_python(row.get(label))
 
+    def read_value(self, row: Mapping[str, Any], label: str, column: ColumnInfo) -> Any:
+        """A value of the column itself (a min, a max) in its canonical form."""
+        raw = row.get(label)
+        if column.temporal and raw is not None:
+            return self.dialect.read_temporal(raw, column)
+        return to_python(raw)
+
 
 def bitmap_low(column: ColumnInfo, low: Any, high: Any) -> int | None:
     """The offset for a distinct bitmap of an integer column with values in
@@ -364,6 +404,8 @@ def deviation_scale(low: float, high: float) -> int:
     """The power of two that keeps squared deviations of values in [low, high]
     inside float range: 0 for everything but extreme magnitudes or spreads."""
     magnitude = max(abs(low), abs(high))
+    if not math.isfinite(magnitude):  # decimals beyond the double range: exact path
+        return 1000
     if magnitude > 2.0**400:
         return min(math.frexp(magnitude)[1], 1000)
     if 0 < high - low < 2.0**-400:

@@ -13,6 +13,8 @@ exponent is 0 unless the variance is beyond float range (values near 1e300 or
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from decimal import Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 from baselinr.jsonutil import decode_value, encode_value
@@ -64,7 +66,24 @@ def _add(a: Any, b: Any) -> Any:
         return b
     if b is None:
         return a
+    if isinstance(a, float) != isinstance(b, float):  # an exact and a rounded sum
+        return float(a) + float(b)
     return a + b
+
+
+def exact_mean(total: int | float | Decimal | None, n: int | None) -> float | Decimal | None:
+    """``total / n`` rounded once to a double; a Decimal (34 digits) when the mean
+    is beyond the double range (decimals near 1e400)."""
+    if not n or total is None:
+        return None
+    if isinstance(total, float):
+        return total / n
+    try:
+        return float(Fraction(total) / n)
+    except OverflowError:
+        with localcontext() as ctx:
+            ctx.prec = 34
+            return Decimal(total) / n
 
 
 def _pick(a: Any, b: Any, smaller: bool) -> Any:
@@ -98,18 +117,22 @@ class ColumnState:
     top_values: list[dict[str, Any]] | None = None
 
     @property
-    def mean(self) -> float | None:
-        if not self.finite_count or self.sum is None:
-            return None
-        return self.sum / self.finite_count
+    def mean(self) -> float | Decimal | None:
+        return exact_mean(self.sum, self.finite_count)
 
     @property
-    def stddev(self) -> float | None:
-        """Sample standard deviation (n-1); None below two values."""
+    def stddev(self) -> float | Decimal | None:
+        """Sample standard deviation (n-1); None below two values (a Decimal beyond
+        the double range)."""
         if self.finite_count is None or self.finite_count < 2 or self.m2 is None:
             return None
         spread = math.sqrt(max(self.m2, 0.0) / (self.finite_count - 1))
-        return math.ldexp(spread, self.m2_exponent // 2)
+        try:
+            return math.ldexp(spread, self.m2_exponent // 2)
+        except OverflowError:
+            with localcontext() as ctx:
+                ctx.prec = 34
+                return Decimal(spread) * Decimal(2) ** (self.m2_exponent // 2)
 
     def merge(self, other: "ColumnState") -> "ColumnState":
         """Combine with the state of a disjoint set of rows.
@@ -125,7 +148,7 @@ class ColumnState:
         else:
             exponent = max(self.m2_exponent, other.m2_exponent)
             # the mean difference in the same scale as the stored m2 (2**(exponent/2))
-            delta = math.ldexp((other.mean or 0.0) - (self.mean or 0.0), -(exponent // 2))
+            delta = math.ldexp(float(other.mean or 0.0) - float(self.mean or 0.0), -(exponent // 2))
             m2 = (
                 math.ldexp(self.m2, self.m2_exponent - exponent)
                 + math.ldexp(other.m2, other.m2_exponent - exponent)

@@ -96,9 +96,18 @@ def reference(values: Sequence[Any], edges: Sequence[float] | None = None) -> di
         out["min_length"], out["max_length"] = min(lengths), max(lengths)
         out["avg_length"] = sum(lengths) / len(lengths)
     if present and all(isinstance(v, (dt.date, dt.datetime)) for v in present):
-        out["min"], out["max"] = min(present), max(present)
+        out["min"], out["max"] = iso(min(present)), iso(max(present))
     out["top_counts"] = Counter(_key(v) for v in present)
     return out
+
+
+def iso(value: dt.date) -> str:
+    """A date or timestamp as Baselinr reports it: ISO 8601, timestamps in UTC
+    (naive ones taken as UTC)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return aware.astimezone(dt.timezone.utc).isoformat()
+    return value.isoformat()
 
 
 def _sqrt(value: Fraction) -> float:
