@@ -130,6 +130,11 @@ class Dialect:
     #: ordered-set quantiles) in a statement of their own, so that the engine can
     #: parallelise the scalar aggregates. False: one statement holds them all.
     separate_serial_pass: ClassVar[bool] = False
+    #: True to take distinct counts, top values and quantiles of a column from one
+    #: ``GROUP BY`` of its values (and its histogram and second moment from the same
+    #: groups), for engines where sorting is the cost: SQLite sorts for every one of
+    #: them and has no quantile aggregate.
+    value_counts_pass: ClassVar[bool] = False
 
     # --- reflection ---------------------------------------------------------------
     def default_schema(self, conn: Connection) -> str | None:
@@ -326,6 +331,14 @@ class Dialect:
         return self.as_text(col)
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
+        raise NotImplementedError
+
+    def order_statistics(
+        self, col: ColumnElement[Any], fractions: Sequence[float]
+    ) -> ColumnElement[Any]:
+        """An aggregate giving, per fraction q, the value at 0-based rank
+        ``ceil(q * n) - 1`` (a discrete quantile: a value of the data), as an array.
+        Callers pass q = (rank + 0.5) / n, which leaves no room for rounding."""
         raise NotImplementedError
 
     def count_where(self, cond: ColumnElement[bool]) -> ColumnElement[Any]:

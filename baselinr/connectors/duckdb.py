@@ -89,6 +89,14 @@ class DuckDBDialect(Dialect):
         )
         return sa.func.quantile_cont(self.as_float(col), fractions)
 
+    def order_statistics(
+        self, col: ColumnElement[Any], fractions: Sequence[float]
+    ) -> ColumnElement[Any]:
+        levels: ColumnElement[Any] = sa.literal_column(
+            "[" + ", ".join(repr(float(q)) for q in fractions) + "]"
+        )
+        return sa.func.quantile_disc(self.as_float(col), levels)
+
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
         bucket = sa.func.hash(sa.literal_column("rowid") + seed) % _HASH_BUCKETS
         return Sampled(table, bucket < int(fraction * _HASH_BUCKETS))

@@ -220,6 +220,12 @@ class PostgresDialect(Dialect):
         fractions = sa.literal(list(levels), postgresql.ARRAY(postgresql.DOUBLE_PRECISION))
         return sa.func.percentile_cont(fractions).within_group(self.as_float(col))
 
+    def order_statistics(
+        self, col: ColumnElement[Any], fractions: Sequence[float]
+    ) -> ColumnElement[Any]:
+        levels = sa.literal(list(fractions), _FLOAT_ARRAY)
+        return sa.func.percentile_disc(levels).within_group(self.as_float(col))
+
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
         percent = sa.literal(fraction * 100.0, postgresql.DOUBLE_PRECISION)
         # SYSTEM samples pages (reads only ~fraction of the table); BERNOULLI samples

@@ -21,6 +21,7 @@ _HASH_ROUNDS = ((2654435761 % 2147483647, 2147483647), (1597334677, 2147483629))
 class SQLiteDialect(Dialect):
     name = "sqlite"
     aggregate_quantiles = False
+    value_counts_pass = True
 
     def default_schema(self, conn: Connection) -> str | None:
         return "main"
