@@ -11,6 +11,7 @@ exponent is 0 unless the variance is beyond float range (values near 1e300 or
 1e-300), so a standard deviation that is itself a float is never lost.
 """
 
+import datetime as dt
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal, localcontext
@@ -18,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from baselinr.jsonutil import decode_value, encode_value
+from baselinr.values import Moment
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ def _add(a: Any, b: Any) -> Any:
     if isinstance(a, float) != isinstance(b, float):  # an exact and a rounded sum
         return float(a) + float(b)
     return a + b
+
+
+def _moment(value: Any) -> Any:
+    """Dates and timestamps of states stored before they were ``Moment``s."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return Moment.from_python(value, date_only=not isinstance(value, dt.datetime))
+    return value
 
 
 def exact_mean(total: int | float | Decimal | None, n: int | None) -> float | Decimal | None:
@@ -183,6 +192,7 @@ class ColumnState:
         data = asdict(self)
         data["min"] = encode_value(self.min)
         data["max"] = encode_value(self.max)
+        data["sum"] = encode_value(self.sum)
         data["histogram"] = self.histogram.to_json() if self.histogram else None
         return data
 
@@ -190,8 +200,9 @@ class ColumnState:
     def from_json(cls, data: dict[str, Any]) -> "ColumnState":
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["min"] = decode_value(values.get("min"))
-        values["max"] = decode_value(values.get("max"))
+        values["min"] = _moment(decode_value(values.get("min")))
+        values["max"] = _moment(decode_value(values.get("max")))
+        values["sum"] = decode_value(values.get("sum"))
         if values.get("histogram"):
             values["histogram"] = Histogram.from_json(values["histogram"])
         return cls(**values)
