@@ -13,6 +13,12 @@
    statements 1 and 2 can use parallel workers;
 4. **values** — only for ``top_values`` (and quantiles on SQLite, by window functions).
 
+Two more, when needed: **order statistics** for the quantile edges of a skewed
+column's first histogram (before statement 2), and on SQLite the **value counts**
+pass, which takes distinct counts, top values, quantiles, histograms and second
+moments of the columns that need a sort anyway from one ``GROUP BY`` of each column's
+values (instead of statements 2 to 4 for those columns).
+
 The default metric set takes at most three statements, whatever the width of the
 table (each statement is split only when a dialect limits the select list).
 Identifiers are always quoted by SQLAlchemy; no SQL is built from strings.
