@@ -38,7 +38,8 @@ import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
 
 from baselinr.config import DriftDetectionConfig, load_config  # noqa: E402
-from baselinr.drift import DriftDetector  # noqa: E402
+from baselinr.drift import DriftDetector, stats  # noqa: E402
+from baselinr.drift.distributions import align_histograms  # noqa: E402
 from baselinr.profiling.metrics import METRICS  # noqa: E402
 from baselinr.runner import ProfileRunner  # noqa: E402
 from tests.support.pgcluster import ExistingServer, PostgresCluster  # noqa: E402
@@ -395,12 +396,19 @@ def item7(p: Profiler, frame: Any) -> list[str]:
         column, metric = watched["cancellations" if "cancel" in label else "dep_delay"]
         metric_filter = metric
         storage = None
+        histograms = []
         for part in (before, after):
             load_frame(p.engine, table, part)
             got = p.profile(table, ["count", "null_ratio", "mean", "stddev", "histogram"])
             storage = got["storage"]
             run_id = got["run_id"]
+            histograms.append(got["metrics"].get("dep_delay", {}).get("histogram"))
         found = []
+        if metric == "histogram":
+            aligned = align_histograms(histograms[1], [histograms[0]])
+            if aligned is not None:
+                score = stats.psi(aligned.pooled, aligned.current)
+                found.append(f"PSI {score:.3f} over {len(histograms[0]['edges']) - 1} bins")
         for strategy in ("absolute_threshold", "standard_deviation", "psi"):
             cfg = DriftDetectionConfig.model_validate({"strategy": strategy})
             report = DriftDetector(cfg, storage).detect(run_id)
