@@ -2,7 +2,8 @@
 
 ``encode_value`` turns a scalar into something ``json`` can write and ``decode_value``
 reverses it, so stored partition state round-trips exactly. ``dumps`` is strict JSON
-(no bare NaN), so any consumer can read what Baselinr stores.
+(no bare NaN), so any consumer can read what Baselinr stores. ``exact_number`` is the
+storage rule for numeric metrics whose double would lose digits.
 """
 
 import base64
@@ -13,6 +14,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from baselinr.values import Moment, to_float
+
 
 def encode_value(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
@@ -20,7 +23,11 @@ def encode_value(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else {"$float": repr(value)}
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if not value.is_finite():
+            return {"$float": repr(float(value))}
+        return int(value) if value == value.to_integral_value() else {"$decimal": str(value)}
+    if isinstance(value, Moment):
+        return {"$moment": [value.isoformat(), value.date_only]}
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
@@ -42,6 +49,11 @@ def decode_value(value: Any) -> Any:
     ((tag, raw),) = value.items()
     if tag == "$float":
         return float(raw)
+    if tag == "$decimal":
+        return Decimal(raw)
+    if tag == "$moment":
+        text, date_only = raw
+        return Moment.parse(text, bool(date_only))
     if tag == "$datetime":
         return dt.datetime.fromisoformat(raw)
     if tag == "$date":
@@ -55,8 +67,40 @@ def decode_value(value: Any) -> Any:
     return value
 
 
+def exact_number(value: Any) -> str | None:
+    """The JSON text that keeps a numeric metric exact when its double would not (a
+    bigint beyond 2**53, a numeric(38,10) extreme or sum, a decimal beyond the double
+    range); None when the double is the value. Integers are JSON integers, decimals
+    ``{"$decimal": "<text>"}``; ``loads`` reads both back exactly."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        # beyond 2**53 doubles no longer hold every integer: keep the integer
+        return json.dumps(value) if abs(value) > 2**53 else None
+    if isinstance(value, Decimal) and value.is_finite():
+        if value == value.to_integral_value():
+            return exact_number(int(value))
+        return None if Decimal(float(value)) == value else dumps({"$decimal": str(value)})
+    return None
+
+
+def as_double(value: Any) -> float | None:
+    """A number as the nearest double; None for a finite number beyond its range
+    (``exact_number`` keeps it)."""
+    result = to_float(value)
+    if math.isinf(result) and not (isinstance(value, float) or _infinite_decimal(value)):
+        return None
+    return result
+
+
+def _infinite_decimal(value: Any) -> bool:
+    return isinstance(value, Decimal) and value.is_infinite()
+
+
 def display_value(value: Any) -> Any:
     """A plain JSON rendering for people: dates as ISO strings, not tagged objects."""
+    if isinstance(value, Moment):
+        return value.isoformat()
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):

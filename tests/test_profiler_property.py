@@ -57,7 +57,8 @@ def test_any_values_profile_to_the_reference(
         warehouse, "prop", [("i", sa.BigInteger()), ("f", sa.Double()), ("s", sa.Text())], rows
     )
     result, seen = profile(warehouse, "prop", ALL_METRICS)
-    assert result.rows == n and len(seen) <= 4
+    # at most 4, plus one for the quantile edges of a skewed column's first histogram
+    assert result.rows == n and len(seen) <= 5
     problems = []
     for name, metrics in metrics_by_column(result).items():
         problems += check_column(name, metrics, [r[name] for r in rows])

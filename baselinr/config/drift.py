@@ -6,7 +6,8 @@ Global settings apply to every column; ``types`` (by column category) and ``colu
 """
 
 import fnmatch
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -99,6 +100,41 @@ class StandardDeviationConfig(_Levels):
     min_relative_std: float = Field(default=0.005, ge=0)
 
 
+class RatioChangeConfig(StrictModel):
+    """Ratio metrics (``null_ratio``, ``unique_ratio``) are judged by their relative
+    change as well as by points: ``|current - baseline| / max(baseline, floor_points /
+    100)``, in percent, so that a small share that grows by half is news (cancellations
+    1.9% -> 5.05% of flights: +3.2 points, +166%) while 0.01% -> 0.02% is not (the
+    floor makes it a 1% change). Applies to ``absolute_threshold`` and ``psi``; the change
+    must also be beyond counting noise (``significance_level``). ``high: null`` (the
+    default) leaves ``high`` to the points levels, so a never-null column that is now
+    20% null stays ``medium``."""
+
+    enabled: bool = True
+    low: float = 25.0
+    medium: float = 50.0
+    high: float | None = None
+    floor_points: float = Field(default=1.0, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RatioChangeConfig":
+        top = self.high if self.high is not None else math.inf
+        if not (0 < self.low <= self.medium <= top):
+            raise ValueError(
+                f"need 0 < low <= medium <= high (got {self.low}, {self.medium}, {self.high})"
+            )
+        return self
+
+    def severity(self, percent: float) -> str:
+        if self.high is not None and percent >= self.high:
+            return "high"
+        if percent >= self.medium:
+            return "medium"
+        if percent >= self.low:
+            return "low"
+        return "none"
+
+
 class PSIConfig(_Levels):
     """Population stability index on histograms, top values and ratios."""
 
@@ -133,6 +169,7 @@ class DriftOverride(StrictModel):
     absolute_threshold: dict[str, Any] | None = None
     standard_deviation: dict[str, Any] | None = None
     psi: dict[str, Any] | None = None
+    ratio_change: dict[str, Any] | None = None
 
     @field_validator("metrics")
     @classmethod
@@ -154,6 +191,7 @@ class DriftSettings:
     absolute_threshold: AbsoluteThresholdConfig
     standard_deviation: StandardDeviationConfig
     psi: PSIConfig
+    ratio_change: RatioChangeConfig = field(default_factory=RatioChangeConfig)
 
     @property
     def baseline_window(self) -> int:
@@ -175,6 +213,7 @@ _NESTED: dict[str, type[StrictModel]] = {
     "absolute_threshold": AbsoluteThresholdConfig,
     "standard_deviation": StandardDeviationConfig,
     "psi": PSIConfig,
+    "ratio_change": RatioChangeConfig,
 }
 
 
@@ -188,6 +227,7 @@ class DriftDetectionConfig(StrictModel):
     absolute_threshold: AbsoluteThresholdConfig = Field(default_factory=AbsoluteThresholdConfig)
     standard_deviation: StandardDeviationConfig = Field(default_factory=StandardDeviationConfig)
     psi: PSIConfig = Field(default_factory=PSIConfig)
+    ratio_change: RatioChangeConfig = Field(default_factory=RatioChangeConfig)
     # Distribution changes (histograms, top values) that random sampling of that many
     # rows would produce with probability above this are not reported.
     significance_level: float = Field(default=0.001, gt=0, lt=1)
@@ -345,6 +385,7 @@ class DriftDetectionConfig(StrictModel):
             absolute_threshold=built["absolute_threshold"],
             standard_deviation=built["standard_deviation"],
             psi=built["psi"],
+            ratio_change=built["ratio_change"],
         )
 
 

@@ -6,6 +6,7 @@ or take quantiles. The profiler asks the dialect; it never checks names.
 """
 
 import contextlib
+import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from baselinr.profiling.metrics import BOOLEAN, DATETIME, NUMERIC, OTHER, STRING
+from baselinr.values import Moment
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,23 @@ class ColumnInfo:
     type_name: str
     category: str
     floating: bool = False  # may hold NaN or +/-infinity
+
+    @property
+    def decimal(self) -> bool:
+        """An exact decimal type (numeric, decimal, number): summed and compared exactly."""
+        upper = self.type_name.upper()
+        return self.category == NUMERIC and any(w in upper for w in _DECIMAL_WORDS)
+
+    @property
+    def temporal(self) -> str | None:
+        """``date`` or ``timestamp`` for the columns whose values are ``Moment``s;
+        None otherwise (times of day keep Python's ``time``)."""
+        if self.category != DATETIME:
+            return None
+        upper = self.type_name.upper()
+        if "TIMESTAMP" in upper or "DATETIME" in upper:
+            return "timestamp"
+        return "date" if "DATE" in upper else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,7 @@ _NUMERIC_WORDS = (
     "SERIAL",
 )
 _FLOAT_WORDS = ("FLOAT", "DOUBLE", "REAL", "NUMERIC", "DECIMAL", "NUMBER")
+_DECIMAL_WORDS = ("NUMERIC", "DECIMAL", "NUMBER")
 _STRING_WORDS = ("CHAR", "TEXT", "STRING", "CLOB", "UUID", "CITEXT", "NAME", "ENUM")
 _DATETIME_WORDS = ("DATE", "TIME")
 _BOOLEAN_WORDS = ("BOOL",)
@@ -114,6 +134,11 @@ class Dialect:
     #: A column every table has that names the leaf partition a row lives in, for
     #: grouping a declaratively partitioned table by partition (None: no such column).
     relation_group_column: ClassVar[str | None] = None
+    #: True to take distinct counts, top values and quantiles of a column from one
+    #: ``GROUP BY`` of its values (and its histogram and second moment from the same
+    #: groups), for engines where sorting is the cost: SQLite sorts for every one of
+    #: them and has no quantile aggregate.
+    value_counts_pass: ClassVar[bool] = False
 
     # --- reflection ---------------------------------------------------------------
     def default_schema(self, conn: Connection) -> str | None:
@@ -148,12 +173,47 @@ class Dialect:
         return url.database or ""
 
     # --- expressions --------------------------------------------------------------
-    def finite(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+    def finite(
+        self, col: ColumnElement[Any], column: ColumnInfo | None = None
+    ) -> ColumnElement[bool]:
         """True for values that are neither NaN nor infinite."""
         return sa.func.isfinite(col)
 
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Float)
+
+    def single_precision(self, type_name: str) -> bool:
+        """True for 4-byte float types, whose sums must be accumulated as doubles."""
+        return False
+
+    def double(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """A float column's values as doubles, for sums, extremes and comparisons:
+        single precision widened (exactly) so that nothing accumulates in float4."""
+        return self.as_float(col) if self.single_precision(column.type_name) else col
+
+    def to_double(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """A numeric value as a double for histograms and quantiles (numpy compares
+        float64). Decimals beyond the double range must become +-infinity, not fail."""
+        return self.as_float(col)
+
+    def temporal_value(self, expr: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """How a date or timestamp (a min, a max, a top value) is selected so that
+        ``read_temporal`` gets it whole: BC years, years beyond 9999 and +-infinity
+        included. Here: the value itself."""
+        return expr
+
+    def read_temporal(self, raw: Any, column: ColumnInfo) -> Any:
+        """A ``Moment`` from what ``temporal_value`` selected; text that is no date
+        stays text."""
+        date_only = column.temporal == "date"
+        if isinstance(raw, dt.datetime):
+            return Moment.from_python(raw, date_only=date_only)
+        if isinstance(raw, dt.date):
+            return Moment.from_python(raw, date_only=True)
+        if isinstance(raw, str):
+            found = Moment.parse(raw, date_only)
+            return found if found is not None else raw
+        return raw
 
     def deviation(
         self, col: ColumnElement[Any], center: ColumnElement[Any], integer: bool, scale: int = 0
@@ -244,6 +304,15 @@ class Dialect:
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.func.sum(col)
 
+    def exact_sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The exact sum of an integer column (numeric or 128-bit on most engines)."""
+        return sa.func.sum(col)
+
+    def sum_overflowed(self, exc: BaseException) -> bool:
+        """True when ``exact_sum`` failed because the sum left the engine's integers;
+        the profiler then asks again with ``sum``."""
+        return False
+
     def length(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         """Characters in the text of a value (uuid and enum columns included)."""
         return sa.func.length(sa.cast(col, sa.Text))
@@ -255,12 +324,25 @@ class Dialect:
     def as_text(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Text)
 
-    def top_value(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
-        """A value as the top-values statement returns it (one type for all columns:
-        text; the profiler renders anything else as text)."""
+    def top_value(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """A value as the top-values statement returns it: one type for all columns,
+        text, exact (floats as doubles, dates as ``temporal_value``); the profiler
+        turns it into the canonical text of ``profiling.values``."""
+        if column.temporal:
+            return self.as_text(self.temporal_value(col, column))
+        if column.floating and not column.decimal:
+            return self.as_text(self.double(col, column))
         return self.as_text(col)
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
+        raise NotImplementedError
+
+    def order_statistics(
+        self, col: ColumnElement[Any], fractions: Sequence[float]
+    ) -> ColumnElement[Any]:
+        """An aggregate giving, per fraction q, the value at 0-based rank
+        ``ceil(q * n) - 1`` (a discrete quantile: a value of the data), as an array.
+        Callers pass q = (rank + 0.5) / n, which leaves no room for rounding."""
         raise NotImplementedError
 
     def count_where(self, cond: ColumnElement[bool]) -> ColumnElement[Any]:

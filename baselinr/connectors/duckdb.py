@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from baselinr.connectors.base import ColumnInfo, Dialect, Sampled
+from baselinr.values import Moment
 
 _HASH_BUCKETS = 1_000_000
 
@@ -55,17 +56,46 @@ class DuckDBDialect(Dialect):
     def database_name(self, conn: Connection) -> str:
         return Path(conn.engine.url.database or "memory").stem
 
-    def finite(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+    def finite(
+        self, col: ColumnElement[Any], column: ColumnInfo | None = None
+    ) -> ColumnElement[bool]:
+        if column is not None and column.decimal:
+            return sa.true()  # DECIMAL holds neither NaN nor infinities
         return sa.func.isfinite(self.as_float(col))
 
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, sa.Double)
+
+    def single_precision(self, type_name: str) -> bool:
+        return type_name.upper() in ("FLOAT", "REAL", "FLOAT4")
+
+    def temporal_value(self, expr: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        # Python reads DuckDB's infinities as datetime.max/min and BC dates as text;
+        # epoch microseconds (and 'infinity'/'-infinity' as text) keep them all
+        return sa.case(
+            (sa.func.isinf(expr), sa.cast(expr, sa.String)),
+            else_=sa.cast(sa.func.epoch_us(expr), sa.String),
+        )
+
+    def read_temporal(self, raw: Any, column: ColumnInfo) -> Any:
+        if raw is None:
+            return None
+        found = Moment.from_micros(raw, column.temporal == "date")
+        return found if found is not None else raw
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         fractions: ColumnElement[Any] = sa.literal_column(
             "[" + ", ".join(repr(float(p)) for p in levels) + "]"
         )
         return sa.func.quantile_cont(self.as_float(col), fractions)
+
+    def order_statistics(
+        self, col: ColumnElement[Any], fractions: Sequence[float]
+    ) -> ColumnElement[Any]:
+        levels: ColumnElement[Any] = sa.literal_column(
+            "[" + ", ".join(repr(float(q)) for q in fractions) + "]"
+        )
+        return sa.func.quantile_disc(self.as_float(col), levels)
 
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
         bucket = sa.func.hash(sa.literal_column("rowid") + seed) % _HASH_BUCKETS

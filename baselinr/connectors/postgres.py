@@ -16,9 +16,14 @@ from sqlalchemy.sql.selectable import FromClause
 from baselinr.connectors.base import ColumnInfo, Dialect, Sampled, binary_scaled
 from baselinr.errors import ProfilingError
 from baselinr.profiling.metrics import STRING
+from baselinr.values import Moment
 
 _FLOAT_ARRAY = postgresql.ARRAY(postgresql.DOUBLE_PRECISION)
 _NUMERIC_ARRAY = postgresql.ARRAY(sa.Numeric())
+_MAX_DOUBLE = Decimal("1.7976931348623157e308")
+# Types whose min/max/order follow the column's collation: compared in "C" (code
+# point) order instead, the order of SQLite and DuckDB, whatever the database's locale.
+_COLLATED = ("TEXT", "CHARACTER", "VARCHAR", "CHAR(", "BPCHAR")
 
 
 def _field_base(max_rows: int) -> int:
@@ -94,20 +99,53 @@ class PostgresDialect(Dialect):
     def database_name(self, conn: Connection) -> str:
         return str(conn.execute(sa.text("SELECT current_database()")).scalar())
 
-    def finite(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+    def finite(
+        self, col: ColumnElement[Any], column: ColumnInfo | None = None
+    ) -> ColumnElement[bool]:
+        if column is not None and column.decimal:
+            # numeric NaN and +-Infinity (PG 14+) give NaN here; no cast to double,
+            # which fails for numerics beyond its range
+            return (col - col) == 0
         # NaN sorts above every number in Postgres, so NaN < Infinity is false too.
         return sa.func.abs(col) < sa.literal(float("inf"), postgresql.DOUBLE_PRECISION)
 
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.cast(col, postgresql.DOUBLE_PRECISION)
 
+    def single_precision(self, type_name: str) -> bool:
+        return type_name.lower() in ("real", "float4")
+
+    def to_double(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        if not column.decimal:
+            return self.as_float(col)
+        limit = sa.literal(_MAX_DOUBLE, sa.Numeric())
+        return sa.case(
+            (col > limit, sa.literal(float("inf"), postgresql.DOUBLE_PRECISION)),
+            (col < -limit, sa.literal(float("-inf"), postgresql.DOUBLE_PRECISION)),
+            else_=self.as_float(col),
+        )
+
+    def temporal_value(self, expr: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        # psycopg2 cannot read BC dates or years beyond 9999 and turns +-infinity into
+        # datetime.max/min; the epoch (exact numeric seconds, 'Infinity') keeps them all.
+        return sa.cast(sa.extract("epoch", expr), sa.Text)
+
+    def read_temporal(self, raw: Any, column: ColumnInfo) -> Any:
+        if raw is None:
+            return None
+        found = Moment.from_epoch(raw, column.temporal == "date")
+        return found if found is not None else raw
+
     def length(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         # no char_length(uuid) or (enum); the cast is free for text columns
         return sa.func.char_length(sa.cast(col, sa.Text))
 
     def comparable(self, col: ColumnElement[Any], type_name: str) -> ColumnElement[Any]:
+        upper = type_name.upper()
         # there is no min(uuid); its text (lowercase hex) sorts the same way
-        return sa.cast(col, sa.Text) if type_name.upper().startswith("UUID") else col
+        if upper.startswith("UUID"):
+            return sa.cast(col, sa.Text)
+        return col.collate("C") if upper.startswith(_COLLATED) else col
 
     def histogram_aggregates(
         self, value: ColumnElement[Any], edges: Sequence[float], label: str, max_rows: int
@@ -183,6 +221,12 @@ class PostgresDialect(Dialect):
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         fractions = sa.literal(list(levels), postgresql.ARRAY(postgresql.DOUBLE_PRECISION))
         return sa.func.percentile_cont(fractions).within_group(self.as_float(col))
+
+    def order_statistics(
+        self, col: ColumnElement[Any], fractions: Sequence[float]
+    ) -> ColumnElement[Any]:
+        levels = sa.literal(list(fractions), _FLOAT_ARRAY)
+        return sa.func.percentile_disc(levels).within_group(self.as_float(col))
 
     def sample(self, table: FromClause, fraction: float, method: str, seed: int) -> Sampled:
         percent = sa.literal(fraction * 100.0, postgresql.DOUBLE_PRECISION)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from baselinr.connectors.base import Dialect, Sampled
+from baselinr.connectors.base import ColumnInfo, Dialect, Sampled
 
 _MAX_DOUBLE = 1.7976931348623157e308
 # Two rounds of a multiplicative hash of rowid (products stay below 2**62, where SQLite
@@ -21,6 +21,7 @@ _HASH_ROUNDS = ((2654435761 % 2147483647, 2147483647), (1597334677, 2147483629))
 class SQLiteDialect(Dialect):
     name = "sqlite"
     aggregate_quantiles = False
+    value_counts_pass = True
 
     def default_schema(self, conn: Connection) -> str | None:
         return "main"
@@ -31,7 +32,9 @@ class SQLiteDialect(Dialect):
     def database_name(self, conn: Connection) -> str:
         return Path(conn.engine.url.database or "memory").stem
 
-    def finite(self, col: ColumnElement[Any]) -> ColumnElement[bool]:
+    def finite(
+        self, col: ColumnElement[Any], column: ColumnInfo | None = None
+    ) -> ColumnElement[bool]:
         return col.between(-_MAX_DOUBLE, _MAX_DOUBLE)
 
     def as_float(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -41,7 +44,15 @@ class SQLiteDialect(Dialect):
         # sum() raises on integer overflow; total() is always a float and never fails.
         return sa.func.total(col)
 
-    def top_value(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+    def exact_sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        # exact over 64-bit integers (a float when REAL values are mixed in); an
+        # overflow raises, and the profiler falls back to total()
+        return sa.func.sum(col)
+
+    def sum_overflowed(self, exc: BaseException) -> bool:
+        return "integer overflow" in str(exc)
+
+    def top_value(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
         # SQLite's UNION ALL keeps each value's own type, so a REAL comes back as the
         # float itself (CAST(x AS TEXT) keeps 15 digits; printf is not exact either)
         return col

@@ -7,6 +7,7 @@ check re-evaluated, ``baselinr drift`` run tomorrow) without profiling again.
 import math
 from collections import defaultdict
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from baselinr.config.drift import TABLE_METRICS, DriftDetectionConfig, DriftSettings
@@ -36,6 +37,7 @@ from baselinr.profiling.metrics import METRICS, OTHER
 from baselinr.storage import Storage
 from baselinr.storage.reader import ResultReader
 from baselinr.storage.records import StoredRun
+from baselinr.values import to_float
 
 _ORDER = {name: i for i, name in enumerate((*TABLE_METRICS, *METRICS))}
 
@@ -251,10 +253,12 @@ class DriftDetector:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A stored metric as a float for judging (exact integers and decimals too);
+    None for non-numbers and values beyond the double range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    number = to_float(value)
+    return number if math.isfinite(number) else None
 
 
 def _ratio_size(metric: str, column: str | None, run: RunSnapshot) -> float | None:

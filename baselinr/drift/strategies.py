@@ -9,7 +9,8 @@ Every metric is one of three kinds:
 | kind         | absolute_threshold             | standard_deviation          | psi                       |
 |--------------|--------------------------------|-----------------------------|---------------------------|
 | value        | percent change (0 -> x: rule)  | z-score against history     | not judged (see histogram)|
-| ratio        | change in percentage points    | z-score, binomial floor     | PSI of (hits, misses)     |
+| ratio        | points, and relative change    | z-score, binomial floor     | PSI of (hits, misses),    |
+|              | (``ratio_change``)             |                             | and relative change       |
 | distribution | points of mass that moved      | combined per-bin z-score    | PSI over the bins         |
 
 Distribution changes that are within the noise of counting that many rows (chi-square
@@ -18,11 +19,12 @@ test at ``significance_level``) are not reported by any strategy.
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from baselinr.config.drift import DriftSettings
 from baselinr.drift import stats
 from baselinr.drift.distributions import Aligned, ratio_counts
+from baselinr.drift.severity import rank
 
 RATIO_METRICS = frozenset({"null_ratio", "unique_ratio"})
 DISTRIBUTION_METRICS = frozenset({"histogram", "top_values"})
@@ -71,7 +73,7 @@ def judge_scalar(
         return Skipped("no baseline value")
     ratio = metric_kind(metric) == "ratio"
     if settings.strategy == "absolute_threshold":
-        return _absolute(settings, metric, ratio, current, baselines)
+        return _absolute(settings, metric, ratio, current, baselines, significance)
     if settings.strategy == "standard_deviation":
         return _zscore(settings, metric, ratio, current, baselines)
     if not ratio:
@@ -111,14 +113,16 @@ def _absolute(
     ratio: bool,
     current: Observation,
     baselines: Sequence[Observation],
+    significance: float,
 ) -> Judgement:
     levels = settings.absolute_threshold
     base = _mean([b.value for b in baselines])
     cur = current.value
     if ratio:
         points = abs(cur - base) * 100.0
-        detail = f"{metric} {_pct(base)} -> {_pct(cur)} ({(cur - base) * 100:+.1f} pts)"
-        return Judgement(levels.severity(points), points, "points", base, detail)
+        judged = Judgement(levels.severity(points), points, "points", base, "")
+        judged = _with_relative(settings, judged, current, baselines, significance)
+        return replace(judged, detail=f"{metric} {_ratio_change(base, cur)}")
     if base == 0:
         if cur == 0:
             return Judgement("none", 0.0, "percent", base, f"{metric} stays 0")
@@ -216,10 +220,48 @@ def _ratio_psi(
         base_counts[1] += misses
     score = stats.psi(base_counts, cur_counts)
     base = base_counts[0] / sum(base_counts) if sum(base_counts) else 0.0
-    detail = f"{metric} {_pct(base)} -> {_pct(current.value)} (PSI {score:.3f})"
     p = stats.homogeneity_p_value(base_counts, cur_counts)
     severity = settings.psi.severity(score) if p < significance else "none"
-    return Judgement(severity, score, "psi", base, detail)
+    judged = _with_relative(
+        settings, Judgement(severity, score, "psi", base, ""), current, baselines, significance
+    )
+    detail = f"{metric} {_ratio_change(base, current.value)}; PSI {score:.3f}"
+    return replace(judged, detail=detail)
+
+
+def _with_relative(
+    settings: DriftSettings,
+    judged: Judgement,
+    current: Observation,
+    baselines: Sequence[Observation],
+    significance: float,
+) -> Judgement:
+    """The more severe of ``judged`` and the ratio's relative change (``ratio_change``:
+    against the baseline, floored at ``floor_points``), when that change is more than
+    counting noise."""
+    cfg = settings.ratio_change
+    if not cfg.enabled:
+        return judged
+    base = _mean([b.value for b in baselines])
+    percent = abs(current.value - base) / max(base, cfg.floor_points / 100.0) * 100.0
+    severity = cfg.severity(percent)
+    if rank(severity) <= rank(judged.severity):
+        return judged
+    if current.n is not None and all(b.n is not None for b in baselines):
+        base_counts = [0.0, 0.0]
+        for b in baselines:
+            hits, misses = ratio_counts(b.value, b.n or 0.0)
+            base_counts[0] += hits
+            base_counts[1] += misses
+        cur_counts = ratio_counts(current.value, current.n)
+        if stats.homogeneity_p_value(base_counts, cur_counts) >= significance:
+            return judged  # a few rows more or less: noise
+    return Judgement(severity, percent, "percent", base, judged.detail)
+
+
+def _ratio_change(base: float, cur: float) -> str:
+    relative = f", {(cur - base) / base * 100:+.0f}%" if base else ""
+    return f"{_pct(base)} -> {_pct(cur)} ({(cur - base) * 100:+.1f} pts{relative})"
 
 
 # --- helpers ------------------------------------------------------------------------------

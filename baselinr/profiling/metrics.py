@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from baselinr.profiling.state import ColumnState
+from baselinr.profiling.state import ColumnState, exact_mean
+from baselinr.values import Moment
 
 NUMERIC = "numeric"
 STRING = "string"
@@ -42,13 +43,16 @@ def _ratio(num: float | None, den: float | None) -> float | None:
     return num / den
 
 
-def _mean(s: ColumnState) -> float | None:
-    if not s.finite_count or s.sum is None:
-        return None
-    return s.sum / s.finite_count
+def _mean(s: ColumnState) -> Any:
+    return exact_mean(s.sum, s.finite_count)
 
 
-def _stddev(s: ColumnState) -> float | None:
+def _shown(value: Any) -> Any:
+    """An extreme as reported: dates and timestamps in their ISO 8601 text."""
+    return value.isoformat() if isinstance(value, Moment) else value
+
+
+def _stddev(s: ColumnState) -> Any:
     return s.stddev
 
 
@@ -94,7 +98,7 @@ _DEFINITIONS = [
         "min",
         _ORDERED,
         frozenset({"min"}),
-        lambda s: s.min,
+        lambda s: _shown(s.min),
         True,
         "smallest non-null (finite) value",
     ),
@@ -102,7 +106,7 @@ _DEFINITIONS = [
         "max",
         _ORDERED,
         frozenset({"max"}),
-        lambda s: s.max,
+        lambda s: _shown(s.max),
         True,
         "largest non-null (finite) value",
     ),

@@ -7,17 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from baselinr.catalog import TableRef
 from baselinr.connectors import ColumnInfo, Dialect
+from baselinr.profiling.edges import choose_edges, quantile_edges, quantile_ranks, skewed
 from baselinr.profiling.metrics import QUANTILE_LEVELS, compute_metrics, metrics_for
 from baselinr.profiling.query import (
     Center,
     ProfileQuery,
     ProfileRequest,
+    ValueCountPlan,
     bitmap_low,
-    choose_edges,
     deviation_scale,
     exact_integer_center,
     to_python,
@@ -27,8 +29,10 @@ from baselinr.profiling.readback import (
     distribution_from_row,
     fields_from_row,
     serial_from_row,
+    value_text,
 )
-from baselinr.profiling.state import ColumnState
+from baselinr.profiling.state import ColumnState, Histogram
+from baselinr.values import to_float
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,23 @@ def profile_groups(
     query = ProfileQuery(dialect, request)
     run = _Counter(conn)
     columns = request.columns
+    if dialect.value_counts_pass and request.group_by is None:
+        query.value_counted = frozenset(
+            c.name for c in columns if {"top_values", "quantiles"} & query.needs[c.name]
+        )
+    counted_first = query.value_counted
 
     # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
-    for stmt in query.aggregate_statements():
-        for row in run.rows(stmt):
-            merged[row.pop("g", None)].update(row)
+    try:
+        rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
+    except sa.exc.DBAPIError as exc:
+        if not dialect.sum_overflowed(exc):
+            raise
+        query.exact_integer_sums = False  # an integer sum beyond 64 bits: in floats
+        rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
+    for row in rows:
+        merged[row.pop("g", None)].update(row)
     partial: dict[Any, dict[str, dict[str, Any]]] = {
         group: {c.name: fields_from_row(query, row, i, c) for i, c in enumerate(columns)}
         for group, row in merged.items()
@@ -115,8 +130,16 @@ def profile_groups(
         return _profiles(request, merged, partial, {}), run.count
 
     # Statement 2: histograms against fixed edges and the second moment around the mean.
-    edges = _histogram_edges(query, partial)
+    # (Quantile edges of skewed columns take one statement before it, or come from the
+    # value counts.)
+    edges, skewed_columns = _histogram_edges(query, partial)
+    if skewed_columns and dialect.value_counts_pass and request.group_by is None:
+        query.value_counted |= {columns[i].name for i in skewed_columns}
+    elif skewed_columns:
+        edges.update(_quantile_edges(query, run, skewed_columns))
+        skewed_columns = {}
     centers = _centers(query, partial)
+    counted = query.value_counted
     all_finite = frozenset(
         c.name
         for c in columns
@@ -124,8 +147,10 @@ def profile_groups(
     )
     known = _known_distinct(query, partial)
     bitmaps = _distinct_bitmaps(query, partial, known)
-    if (query.needs_distribution_pass() and (edges or centers)) or bitmaps:
-        stmts = query.distribution_statements(edges, centers, max_rows, all_finite, bitmaps)
+    row_edges = {k: v for k, v in edges.items() if k not in counted}
+    row_centers = {k: v for k, v in centers.items() if k not in counted}
+    if (query.needs_distribution_pass() and (row_edges or row_centers)) or bitmaps:
+        stmts = query.distribution_statements(row_edges, row_centers, max_rows, all_finite, bitmaps)
         for stmt in stmts:
             for row in run.rows(stmt):
                 group = row.pop("g", None)
@@ -167,23 +192,19 @@ def profile_groups(
         if top is not None:
             found: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for row in run.rows(top):
-                found[int(row["i"])].append(
-                    {"value": as_text(row["value"]), "count": int(row["n"])}
-                )
+                i = int(row["i"])
+                text = value_text(query, row["value"], columns[i])
+                found[i].append({"value": text, "count": int(row["n"])})
             for i, column in enumerate(columns):
-                if "top_values" in query.needs[column.name]:
+                if "top_values" in query.needs[column.name] and column.name not in counted:
                     fields[column.name]["top_values"] = found.get(i, [])
         if not dialect.aggregate_quantiles:
             _window_quantiles(query, run, fields)
+        if counted:
+            plans = _value_count_plans(query, fields, edges, centers, counted_first, skewed_columns)
+            _value_counts(query, run, fields, plans, edges, skewed_columns)
 
     return _profiles(request, merged, partial, edges), run.count
-
-
-def as_text(value: Any) -> str:
-    """A top value as text: floats in the fewest digits that read back the same."""
-    if isinstance(value, str):
-        return value
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _profiles(
@@ -268,21 +289,55 @@ def _distinct_bitmaps(
 
 def _histogram_edges(
     query: ProfileQuery, partial: Mapping[Any, Mapping[str, Mapping[str, Any]]]
-) -> dict[str, tuple[float, ...]]:
-    """Fixed edges from state where given, otherwise equal-width over this profile's
-    range (all groups together, so the groups' histograms can be merged)."""
+) -> tuple[dict[str, tuple[float, ...]], dict[int, tuple[float, float, int]]]:
+    """Fixed edges from state where given; otherwise chosen from this profile (all
+    groups together, so the groups' histograms can be merged): equal width, or for
+    skewed columns the quantiles (``profiling.edges``), which need their order
+    statistics first: those columns are returned apart (index -> (min, max, n))."""
+    request = query.request
     edges: dict[str, tuple[float, ...]] = {}
-    for column in query.request.columns:
+    skewed_columns: dict[int, tuple[float, float, int]] = {}
+    for i, column in enumerate(request.columns):
         if "histogram" not in query.needs[column.name]:
             continue
-        if column.name in query.request.histogram_edges:
-            edges[column.name] = tuple(query.request.histogram_edges[column.name])
+        if column.name in request.histogram_edges:
+            edges[column.name] = tuple(request.histogram_edges[column.name])
             continue
-        lows = [float(p[column.name]["min"]) for p in partial.values() if _has(p, column, "min")]
-        highs = [float(p[column.name]["max"]) for p in partial.values() if _has(p, column, "max")]
-        if lows and highs:
-            edges[column.name] = choose_edges(min(lows), max(highs), query.request.histogram_bins)
-    return edges
+        groups = [p[column.name] for p in partial.values()]
+        lows = [to_float(f["min"]) for f in groups if f.get("min") is not None]
+        highs = [to_float(f["max"]) for f in groups if f.get("max") is not None]
+        # decimals beyond the double range have no float edges: no histogram
+        if not (lows and highs and math.isfinite(min(lows)) and math.isfinite(max(highs))):
+            continue
+        low, high = min(lows), max(highs)
+        n = sum(f.get("finite_count") or 0 for f in groups)
+        total = sum(to_float(f["sum"]) for f in groups if f.get("sum") is not None)
+        if n > 1 and skewed(low, high, total / n):
+            skewed_columns[i] = (low, high, n)
+        else:
+            edges[column.name] = choose_edges(low, high, request.histogram_bins)
+    return edges, skewed_columns
+
+
+def _quantile_edges(
+    query: ProfileQuery, run: _Counter, columns: Mapping[int, tuple[float, float, int]]
+) -> dict[str, tuple[float, ...]]:
+    bins = query.request.histogram_bins
+    ranks = {i: quantile_ranks(n, bins) for i, (_, _, n) in columns.items()}
+    found: dict[int, list[float]] = defaultdict(list)
+    if query.dialect.aggregate_quantiles:
+        fractions = {i: [(r + 0.5) / columns[i][2] for r in rs] for i, rs in ranks.items()}
+        for row in run.rows(query.order_statistics_statement(fractions)):
+            for i in columns:
+                found[i] = [to_float(to_python(v)) for v in row[f"c{i}_os"] or []]
+    else:
+        for row in run.rows(query.window_quantile_statement(ranks)):
+            found[int(row["i"])].append(to_float(to_python(row["v"])))
+    out = {}
+    for i, (low, high, _) in columns.items():
+        column = query.request.columns[i]
+        out[column.name] = quantile_edges(low, high, found.get(i, []), bins)
+    return out
 
 
 def _has(fields: Mapping[str, Mapping[str, Any]], column: ColumnInfo, key: str) -> bool:
@@ -299,7 +354,7 @@ def _centers(
         if "m2" not in query.needs[column.name] or column.category != "numeric":
             continue
         means = {
-            group: float(cols[column.name]["sum"]) / cols[column.name]["finite_count"]
+            group: to_float(cols[column.name]["sum"]) / cols[column.name]["finite_count"]
             for group, cols in partial.items()
             # one value has no spread: its m2 is 0 without asking
             if cols[column.name].get("finite_count", 0) > 1
@@ -318,7 +373,7 @@ def _centers(
                     {g: c for g, c in exact.items() if c is not None}, True
                 )
                 continue
-        scale = deviation_scale(float(min(lows)), float(max(highs))) if lows and highs else 0
+        scale = deviation_scale(to_float(min(lows)), to_float(max(highs))) if lows and highs else 0
         centers[column.name] = Center(means, False, scale)
     return centers
 
@@ -339,6 +394,25 @@ def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -
     )
 
 
+def _quantile_ranks(n: int) -> set[int]:
+    """The order statistics that linear-interpolation quantiles need."""
+    ranks = set()
+    for level in QUANTILE_LEVELS:
+        h = (n - 1) * level
+        ranks |= {math.floor(h), math.ceil(h)}
+    return ranks
+
+
+def _interpolated(n: int, stats: Mapping[int, float]) -> dict[str, float]:
+    """Linear-interpolation quantiles (numpy's default) from order statistics."""
+    result = {}
+    for level in QUANTILE_LEVELS:
+        h = (n - 1) * level
+        lo, hi = math.floor(h), math.ceil(h)
+        result[f"p{round(level * 100):02d}"] = stats[lo] + (h - lo) * (stats[hi] - stats[lo])
+    return result
+
+
 def _window_quantiles(
     query: ProfileQuery, run: _Counter, fields: dict[str, dict[str, Any]]
 ) -> None:
@@ -346,17 +420,13 @@ def _window_quantiles(
     positions: dict[int, set[int]] = {}
     for i, column in enumerate(query.request.columns):
         f = fields[column.name]
-        if "quantiles" not in query.needs[column.name]:
+        if "quantiles" not in query.needs[column.name] or column.name in query.value_counted:
             continue
         n = f.get("finite_count") or 0
         if n == 0:
             f["quantiles"] = None
             continue
-        ranks = set()
-        for level in QUANTILE_LEVELS:
-            h = (n - 1) * level
-            ranks |= {math.floor(h), math.ceil(h)}
-        positions[i] = ranks
+        positions[i] = _quantile_ranks(n)
     if not positions:
         return
     stmt = query.window_quantile_statement({i: sorted(r) for i, r in positions.items()})
@@ -364,13 +434,119 @@ def _window_quantiles(
     for row in run.rows(stmt):
         order_stats[int(row["i"])][int(row["rn"])] = float(to_python(row["v"]))
     for i in positions:
-        column = query.request.columns[i]
+        f = fields[query.request.columns[i].name]
+        f["quantiles"] = _interpolated(f["finite_count"], order_stats[i])
+
+
+def _value_count_plans(
+    query: ProfileQuery,
+    fields: Mapping[str, Mapping[str, Any]],
+    edges: Mapping[str, tuple[float, ...]],
+    centers: Mapping[str, Center],
+    counted_first: frozenset[str],
+    skewed_columns: Mapping[int, tuple[float, float, int]],
+) -> dict[int, ValueCountPlan]:
+    request = query.request
+    plans = {}
+    for i, column in enumerate(request.columns):
+        if column.name not in query.value_counted:
+            continue
+        need, f = query.needs[column.name], fields[column.name]
+        n = f.get("finite_count") or 0
+        ranks: set[int] = set()
+        if "quantiles" in need and n:
+            ranks |= _quantile_ranks(n)
+        column_edges = edges.get(column.name)
+        if i in skewed_columns:
+            low, high, count = skewed_columns[i]
+            ranks |= set(quantile_ranks(count, request.histogram_bins))
+            column_edges = choose_edges(low, high, request.histogram_bins)  # the fallback
+        plans[i] = ValueCountPlan(
+            distinct="distinct" in need and column.name in counted_first,
+            top_k=request.top_values_k if "top_values" in need else 0,
+            ranks=tuple(sorted(ranks)),
+            edges=column_edges if "histogram" in need else None,
+            center=centers.get(column.name),
+        )
+    return plans
+
+
+def _value_counts(
+    query: ProfileQuery,
+    run: _Counter,
+    fields: dict[str, dict[str, Any]],
+    plans: Mapping[int, ValueCountPlan],
+    edges: dict[str, tuple[float, ...]],
+    skewed_columns: Mapping[int, tuple[float, float, int]],
+) -> None:
+    """Run the value-counts pass and fill in what it gives (see
+    ``ProfileQuery.value_counts_statements``)."""
+    columns, dialect = query.request.columns, query.dialect
+    top: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
+    summaries: dict[int, Mapping[str, Any]] = {}
+    for stmt in query.value_counts_statements(plans):
+        for row in run.rows(stmt):
+            i, kind = int(row["i"]), row["kind"]
+            if kind == "s":
+                summaries[i] = row
+            elif kind == "t":
+                text = value_text(query, row["v"], columns[i])
+                top[i].append({"value": text, "count": int(row["n"])})
+            else:
+                groups[i].append((to_float(to_python(row["v"])), int(row["n"]), int(row["a"])))
+    for i, plan in plans.items():
+        column, summary = columns[i], summaries.get(i, {})
         f = fields[column.name]
-        n = f["finite_count"]
-        stats = order_stats[i]
-        result = {}
-        for level in QUANTILE_LEVELS:
-            h = (n - 1) * level
-            lo, hi = math.floor(h), math.ceil(h)
-            result[f"p{round(level * 100):02d}"] = stats[lo] + (h - lo) * (stats[hi] - stats[lo])
-        f["quantiles"] = result
+        if plan.distinct:
+            f["distinct"] = int(summary.get("n") or 0)
+        if plan.top_k:
+            f["top_values"] = top.get(i, [])
+        counted = int(summary.get("a") or 0)
+        if plan.center is not None and counted:
+            sums = {"m_d1": summary.get("b"), "m_d2": summary.get("c")}
+            moment = dialect.second_moment(sums, "m", counted, plan.center.scale)
+            f["m2"], f["m2_exponent"] = moment if moment is not None else (None, 0)
+        stats = _order_statistics(plan.ranks, sorted(groups.get(i, [])))
+        need = query.needs[column.name]
+        if "quantiles" in need:
+            n = f.get("finite_count") or 0
+            f["quantiles"] = _interpolated(n, stats) if n else None
+        if plan.edges is None:
+            continue
+        column_edges = plan.edges
+        below: dict[float, int] = {}
+        if i in skewed_columns:
+            low, high, n = skewed_columns[i]
+            bins = query.request.histogram_bins
+            values = [stats[r] for r in quantile_ranks(n, bins)]
+            column_edges = quantile_edges(low, high, values, bins)
+            below = {v: cum - count for v, count, cum in groups.get(i, [])}
+        edges[column.name] = column_edges
+        if column_edges != plan.edges:  # quantile edges: counts from the groups
+            cumulative = [0] + [below[e] for e in column_edges[1:-1]] + [counted]
+            counts = [cumulative[k + 1] - cumulative[k] for k in range(len(column_edges) - 1)]
+            f["histogram"] = Histogram(column_edges, tuple(counts), 0, 0)
+            continue
+        bins_row = {"h_under": summary.get("h0")}
+        for k in range(1, len(column_edges) - 1):
+            bins_row[f"h_lt{k}"] = summary.get(f"h{k}")
+        bins_row["h_le"] = summary.get(f"h{len(column_edges) - 1}")
+        under, counts, over = Dialect.histogram_counts(
+            dialect, {k: int(v or 0) for k, v in bins_row.items()}, "h", column_edges, 0, counted
+        )
+        f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
+
+
+def _order_statistics(
+    ranks: tuple[int, ...], groups: list[tuple[float, int, int]]
+) -> dict[int, float]:
+    """rank -> value, from groups (value, count, values up to and including it) sorted
+    by value."""
+    stats = {}
+    for r in ranks:
+        for value, count, cum in groups:
+            if cum - count <= r < cum:
+                stats[r] = value
+                break
+    return stats

@@ -13,6 +13,12 @@
    statements 1 and 2 can use parallel workers;
 4. **values** — only for ``top_values`` (and quantiles on SQLite, by window functions).
 
+Two more, when needed: **order statistics** for the quantile edges of a skewed
+column's first histogram (before statement 2), and on SQLite the **value counts**
+pass, which takes distinct counts, top values, quantiles, histograms and second
+moments of the columns that need a sort anyway from one ``GROUP BY`` of each column's
+values (instead of statements 2 to 4 for those columns).
+
 The default metric set takes at most three statements, whatever the width of the
 table (each statement is split only when a dialect limits the select list).
 Identifiers are always quoted by SQLAlchemy; no SQL is built from strings.
@@ -31,7 +37,10 @@ from sqlalchemy.sql.selectable import FromClause, Select
 from baselinr.catalog import TableRef
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.connectors import ColumnInfo, Dialect
+from baselinr.profiling.edges import choose_edges
 from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS, STRING, metrics_for
+
+__all__ = ["Center", "ProfileQuery", "ProfileRequest", "choose_edges", "to_python"]
 
 # Expressions per statement before we split by columns. Postgres allows 1664 target
 # entries and SQLite 2000 result columns; stay well under both.
@@ -70,30 +79,13 @@ class ProfileRequest:
         return frozenset(needs)
 
 
-def choose_edges(low: float, high: float, bins: int) -> tuple[float, ...]:
-    """Equal-width edges over [low, high]; a single value gets a unit-wide bin."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise ValueError("histogram edges need finite bounds")
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    edges = [low * (1 - k / bins) + high * (k / bins) for k in range(bins + 1)]
-    edges[0], edges[-1] = low, high
-    # Rounding can collapse edges of a tiny range; keep them strictly increasing.
-    unique = [edges[0]]
-    for e in edges[1:]:
-        if e > unique[-1]:
-            unique.append(e)
-    if len(unique) < 2:
-        unique = [low, math.nextafter(low, math.inf)]
-    return tuple(unique)
-
-
 def to_python(value: Any) -> Any:
-    """Driver values -> plain Python numbers (Decimal becomes int or float)."""
+    """Driver values -> plain Python numbers: an integral Decimal becomes an int, NaN
+    and infinities floats; other decimals stay exact."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             return float(value)
-        return int(value) if value == value.to_integral_value() else float(value)
+        return int(value) if value == value.to_integral_value() else value
     return value
 
 
@@ -106,6 +98,20 @@ class Center:
     values: Mapping[Any, float | int]
     integer: bool
     scale: int = 0
+
+
+@dataclass(frozen=True)
+class ValueCountPlan:
+    """What the value-counts pass takes from one column's groups of equal values:
+    the distinct count, the top ``top_k``, the groups holding the finite values of
+    ``ranks`` (order statistics), cumulative counts below ``edges`` and the second
+    moment around ``center``, each weighted by the group's count."""
+
+    distinct: bool = False
+    top_k: int = 0
+    ranks: tuple[int, ...] = ()
+    edges: tuple[float, ...] | None = None
+    center: Center | None = None
 
 
 class ProfileQuery:
@@ -138,6 +144,11 @@ class ProfileQuery:
             if partition_filter is not None:
                 self.filters.append(partition_filter)
         self.needs = {c.name: request.needs(c) for c in request.columns}
+        # integer columns are summed exactly unless the dialect's integers overflow
+        self.exact_integer_sums = True
+        # columns whose distinct count (and top values, quantiles) come from the
+        # value-counts pass instead (dialects with ``value_counts_pass``)
+        self.value_counted: frozenset[str] = frozenset()
 
     # --- building blocks -----------------------------------------------------------
     def col(self, name: str) -> ColumnElement[Any]:
@@ -147,11 +158,27 @@ class ProfileQuery:
         """The column as used for numeric aggregates: NULL for NaN and infinities
         (``all_finite``: an earlier statement found none, so no test per row)."""
         col = self.col(column.name)
+        d = self.dialect
         if column.floating and not all_finite:
-            return sa.case((self.dialect.finite(col), col), else_=sa.null())
+            return sa.case((d.finite(col, column), d.double(col, column)), else_=sa.null())
+        if column.floating:
+            return d.double(col, column)
         if column.category == STRING:
-            return self.dialect.comparable(col, column.type_name)
+            return d.comparable(col, column.type_name)
         return col
+
+    def as_double(self, column: ColumnInfo, all_finite: bool = False) -> ColumnElement[Any]:
+        """The column as a double, for histograms and quantiles (compared as float64,
+        like numpy); only decimals need a conversion that cannot fail."""
+        v = self.value(column, all_finite)
+        return self.dialect.to_double(v, column) if column.decimal else v
+
+    def extreme(self, aggregate: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """A min or max as selected: dates and timestamps through the dialect so that
+        every value (BC, +-infinity) can be read back."""
+        if column.temporal:
+            return self.dialect.temporal_value(aggregate, column)
+        return aggregate
 
     def _partition_filter(self, partition: PartitionConfig) -> ColumnElement[bool] | None:
         key = self.col(partition.key)
@@ -193,10 +220,12 @@ class ProfileQuery:
         """Exact distinct count (unless known already) and aggregate quantiles."""
         d, need = self.dialect, self.needs[column.name]
         items: list[ColumnElement[Any]] = []
-        if "distinct" in need and distinct:
+        if "distinct" in need and distinct and column.name not in self.value_counted:
             items.append(sa.func.count(sa.distinct(self.col(column.name))).label(f"c{i}_distinct"))
         if "quantiles" in need and d.aggregate_quantiles:
-            items.append(d.quantiles(self.value(column), QUANTILE_LEVELS).label(f"c{i}_quantiles"))
+            items.append(
+                d.quantiles(self.as_double(column), QUANTILE_LEVELS).label(f"c{i}_quantiles")
+            )
         return items
 
     # --- statement 1: aggregates ------------------------------------------------------
@@ -214,11 +243,12 @@ class ProfileQuery:
                 if bits is not None:
                     items.append(bits.label(f"c{i}_bits"))
             if "min" in need:
-                items.append(sa.func.min(v).label(f"c{i}_min"))
+                items.append(self.extreme(sa.func.min(v), column).label(f"c{i}_min"))
             if "max" in need:
-                items.append(sa.func.max(v).label(f"c{i}_max"))
+                items.append(self.extreme(sa.func.max(v), column).label(f"c{i}_max"))
             if "moments" in need:
-                items.append(d.sum(v).label(f"c{i}_sum"))
+                exact = self.exact_integer_sums and not column.floating
+                items.append((d.exact_sum(v) if exact else d.sum(v)).label(f"c{i}_sum"))
                 if column.floating:
                     items.append(sa.func.count(v).label(f"c{i}_finite"))
             if "zeros" in need:
@@ -256,7 +286,8 @@ class ProfileQuery:
             v = self.value(column, column.name in all_finite)
             items.append(sa.func.count(v).label(f"c{i}_n2"))
             if column_edges:
-                items += d.histogram_aggregates(v, column_edges, f"c{i}_h", max_rows)
+                x = self.as_double(column, column.name in all_finite)
+                items += d.histogram_aggregates(x, column_edges, f"c{i}_h", max_rows)
             if center is not None:
                 items += d.second_moment_aggregates(
                     v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
@@ -303,17 +334,19 @@ class ProfileQuery:
         d, k = self.dialect, self.request.top_values_k
         parts = []
         for i, column in enumerate(self.request.columns):
-            if "top_values" not in self.needs[column.name]:
+            if "top_values" not in self.needs[column.name] or column.name in self.value_counted:
                 continue
             col = self.col(column.name)
             n = sa.func.count().label("n")
-            text = d.top_value(col)
+            text = d.top_value(col, column)
+            # ties by the value in the column's own order (numbers numerically, text in
+            # code-point order), the same rule on every engine
             inner = (
                 sa.select(sa.literal(i).label("i"), text.label("value"), n)
                 .select_from(self.source)
                 .where(col.is_not(None), *self.filters)
                 .group_by(col)
-                .order_by(sa.func.count().desc(), text)
+                .order_by(sa.func.count().desc(), self._order_key(column))
                 .limit(k)
                 .subquery()
             )
@@ -321,6 +354,26 @@ class ProfileQuery:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else sa.union_all(*parts)  # type: ignore[return-value]
+
+    def _order_key(self, column: ColumnInfo) -> ColumnElement[Any]:
+        col = self.col(column.name)
+        if column.category == STRING:
+            return self.dialect.comparable(col, column.type_name)
+        return col
+
+    def order_statistics_statement(self, fractions: Mapping[int, Sequence[float]]) -> Any:
+        """Discrete quantiles (values at ranks) of the whole request, ungrouped, as one
+        aggregate per column (column index -> fractions), for dialects that have one."""
+        items = [
+            self.dialect.order_statistics(
+                self.as_double(self.request.columns[i]), list(levels)
+            ).label(f"c{i}_os")
+            for i, levels in fractions.items()
+        ]
+        stmt = sa.select(*items).select_from(self.source)
+        for condition in self.filters:
+            stmt = stmt.where(condition)
+        return stmt
 
     def window_quantile_statement(self, positions: Mapping[int, Sequence[int]]) -> Any:
         """Order statistics at ``positions`` (column index -> 0-based ranks), for
@@ -345,10 +398,101 @@ class ProfileQuery:
             return None
         return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
+    # --- value counts (SQLite) -------------------------------------------------------
+    def value_counts_statements(self, plans: Mapping[int, ValueCountPlan]) -> list[Any]:
+        """Per column, its groups of equal values (``GROUP BY`` the column, once,
+        materialized) and from them, weighted by each group's count: the distinct count,
+        the top values, the groups holding the requested ranks (order statistics), the
+        cumulative counts below histogram edges and the second moment. Where a sort per
+        column is needed anyway (top values, quantiles), everything else about the
+        column comes from the few groups instead of every row.
+
+        Rows: ``(i, kind, v, n, a, b, c, h0, h1, ...)``; kind ``s`` (summary: n = distinct
+        count, a = finite values counted, b/c = sums of weighted deviations and their
+        squares, h* = cumulative counts like ``histogram_aggregates``), ``t`` (a top
+        value v with its count n) and ``q`` (a group: value v, count n, a = values up
+        to and including it)."""
+        width = max((len(p.edges or ()) for p in plans.values()), default=0)
+        statements: list[Any] = []
+        items = sorted(plans.items())
+        # three compound parts per column; SQLite allows 500 per statement
+        for start in range(0, len(items), 150):
+            parts: list[Any] = []
+            for i, plan in items[start : start + 150]:
+                parts += self._value_count_parts(i, plan, width)
+            statements.append(parts[0] if len(parts) == 1 else _union_all(parts))
+        return statements
+
+    def _value_count_parts(self, i: int, plan: ValueCountPlan, width: int) -> list[Any]:
+        d, column = self.dialect, self.request.columns[i]
+        col = self.col(column.name)
+        grouped = sa.select(col.label("v"), sa.func.count().label("n")).select_from(self.source)
+        grouped = grouped.where(col.is_not(None), *self.filters).group_by(col)
+        g = grouped.cte(f"g{i}").prefix_with("MATERIALIZED")
+        v, n = g.c.v, g.c.n
+        numeric = column.category == NUMERIC
+        fv: ColumnElement[Any] = v
+        if numeric and column.floating:
+            fv = sa.case((d.finite(v, column), v), else_=sa.null())
+
+        def pad(*values: Any) -> list[ColumnElement[Any]]:
+            out = [sa.literal(x) if not isinstance(x, ColumnElement) else x for x in values]
+            out += [sa.null()] * (7 + width - len(out))
+            return [
+                x.label(name) for x, name in zip(out, self._value_count_labels(width), strict=True)
+            ]
+
+        finite_n = sa.func.sum(sa.case((fv.is_not(None), n), else_=sa.null()))
+        summary: list[Any] = [sa.func.count(), finite_n if numeric else sa.null()]
+        if plan.center is not None:
+            center = self._group_constant(plan.center)
+            dev = d.deviation(fv, center, plan.center.integer, plan.center.scale)
+            summary += [d.sum(n * dev), d.sum(n * dev * dev)]
+        else:
+            summary += [sa.null(), sa.null()]
+        if plan.edges:
+            x = d.as_float(fv)
+            summary += [d.sum(sa.case((x < d._float(e), n), else_=0)) for e in plan.edges[:-1]]
+            summary.append(d.sum(sa.case((x <= d._float(plan.edges[-1]), n), else_=0)))
+        parts = [sa.select(*pad(i, "s", sa.null(), *summary)).select_from(g)]
+        if plan.top_k:
+            top = sa.select(v.label("v"), n.label("n")).order_by(n.desc(), v).limit(plan.top_k)
+            top_q = top.subquery()
+            parts.append(sa.select(*pad(i, "t", top_q.c.v, top_q.c.n)))
+        if plan.ranks and numeric:
+            cumulative = sa.func.sum(n).over(order_by=fv, rows=(None, 0))
+            ordered = (
+                sa.select(fv.label("v"), n.label("n"), cumulative.label("cum"))
+                .where(fv.is_not(None))
+                .subquery()
+            )
+            hit = sa.or_(
+                *[sa.and_(ordered.c.cum - ordered.c.n <= r, ordered.c.cum > r) for r in plan.ranks]
+            )
+            parts.append(
+                sa.select(*pad(i, "q", ordered.c.v, ordered.c.n, ordered.c.cum)).where(hit)
+            )
+        return parts
+
+    @staticmethod
+    def _value_count_labels(width: int) -> list[str]:
+        return ["i", "kind", "v", "n", "a", "b", "c"] + [f"h{k}" for k in range(width)]
+
     # --- reading rows back ---------------------------------------------------------------
     @staticmethod
     def read(row: Mapping[str, Any], label: str) -> Any:
         return to_python(row.get(label))
+
+    def read_value(self, row: Mapping[str, Any], label: str, column: ColumnInfo) -> Any:
+        """A value of the column itself (a min, a max) in its canonical form."""
+        raw = row.get(label)
+        if column.temporal and raw is not None:
+            return self.dialect.read_temporal(raw, column)
+        return to_python(raw)
+
+
+def _union_all(parts: list[Any]) -> Any:
+    return sa.union_all(*parts)
 
 
 def bitmap_low(column: ColumnInfo, low: Any, high: Any) -> int | None:
@@ -364,6 +508,8 @@ def deviation_scale(low: float, high: float) -> int:
     """The power of two that keeps squared deviations of values in [low, high]
     inside float range: 0 for everything but extreme magnitudes or spreads."""
     magnitude = max(abs(low), abs(high))
+    if not math.isfinite(magnitude):  # decimals beyond the double range: exact path
+        return 1000
     if magnitude > 2.0**400:
         return min(math.frexp(magnitude)[1], 1000)
     if 0 < high - low < 2.0**-400:

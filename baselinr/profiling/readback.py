@@ -2,12 +2,14 @@
 (the fields of ``ColumnState``). Labels are positional: ``c3_min`` is column 3's min."""
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from baselinr.connectors import ColumnInfo
-from baselinr.profiling.metrics import QUANTILE_LEVELS
+from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS
 from baselinr.profiling.query import Center, ProfileQuery, to_python
 from baselinr.profiling.state import Histogram
+from baselinr.values import Moment, bool_text, number_text
 
 
 def fields_from_row(
@@ -22,9 +24,9 @@ def fields_from_row(
         f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
         bitmap_from_row(row, i, f)
     if "min" in need:
-        f["min"] = read(row, f"c{i}_min")
+        f["min"] = query.read_value(row, f"c{i}_min", column)
     if "max" in need:
-        f["max"] = read(row, f"c{i}_max")
+        f["max"] = query.read_value(row, f"c{i}_max", column)
     if "moments" in need:
         finite = int(read(row, f"c{i}_finite") or 0) if column.floating else f["non_null"]
         f["finite_count"] = finite
@@ -90,3 +92,29 @@ def quantile_dict(values: Any) -> dict[str, float]:
         f"p{round(level * 100):02d}": float(to_python(v))
         for level, v in zip(QUANTILE_LEVELS, values, strict=True)
     }
+
+
+def value_text(query: ProfileQuery, raw: Any, column: ColumnInfo) -> str:
+    """A top value in the canonical text of ``baselinr.values``, whatever the engine
+    returned (text on Postgres and DuckDB, the value itself on SQLite)."""
+    if column.temporal:
+        found = query.dialect.read_temporal(raw, column)
+        return found.isoformat() if isinstance(found, Moment) else str(found)
+    if column.category == BOOLEAN:
+        return bool_text(raw)
+    if column.category == NUMERIC:
+        number = _number(raw, column)
+        return number_text(number) if number is not None else str(raw)
+    return raw if isinstance(raw, str) else str(raw)
+
+
+def _number(raw: Any, column: ColumnInfo) -> int | float | Decimal | None:
+    if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+        return float(raw) if column.floating and not column.decimal else raw
+    try:
+        exact = Decimal(str(raw).strip())
+    except InvalidOperation:
+        return None
+    if column.floating and not column.decimal:
+        return float(exact)  # the engines print doubles in their shortest exact form
+    return exact

@@ -11,11 +11,15 @@ exponent is 0 unless the variance is beyond float range (values near 1e300 or
 1e-300), so a standard deviation that is itself a float is never lost.
 """
 
+import datetime as dt
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from decimal import Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 from baselinr.jsonutil import decode_value, encode_value
+from baselinr.values import Moment
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,31 @@ def _add(a: Any, b: Any) -> Any:
         return b
     if b is None:
         return a
+    if isinstance(a, float) != isinstance(b, float):  # an exact and a rounded sum
+        return float(a) + float(b)
     return a + b
+
+
+def _moment(value: Any) -> Any:
+    """Dates and timestamps of states stored before they were ``Moment``s."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return Moment.from_python(value, date_only=not isinstance(value, dt.datetime))
+    return value
+
+
+def exact_mean(total: int | float | Decimal | None, n: int | None) -> float | Decimal | None:
+    """``total / n`` rounded once to a double; a Decimal (34 digits) when the mean
+    is beyond the double range (decimals near 1e400)."""
+    if not n or total is None:
+        return None
+    if isinstance(total, float):
+        return total / n
+    try:
+        return float(Fraction(total) / n)
+    except OverflowError:
+        with localcontext() as ctx:
+            ctx.prec = 34
+            return Decimal(total) / n
 
 
 def _pick(a: Any, b: Any, smaller: bool) -> Any:
@@ -98,18 +126,22 @@ class ColumnState:
     top_values: list[dict[str, Any]] | None = None
 
     @property
-    def mean(self) -> float | None:
-        if not self.finite_count or self.sum is None:
-            return None
-        return self.sum / self.finite_count
+    def mean(self) -> float | Decimal | None:
+        return exact_mean(self.sum, self.finite_count)
 
     @property
-    def stddev(self) -> float | None:
-        """Sample standard deviation (n-1); None below two values."""
+    def stddev(self) -> float | Decimal | None:
+        """Sample standard deviation (n-1); None below two values (a Decimal beyond
+        the double range)."""
         if self.finite_count is None or self.finite_count < 2 or self.m2 is None:
             return None
         spread = math.sqrt(max(self.m2, 0.0) / (self.finite_count - 1))
-        return math.ldexp(spread, self.m2_exponent // 2)
+        try:
+            return math.ldexp(spread, self.m2_exponent // 2)
+        except OverflowError:
+            with localcontext() as ctx:
+                ctx.prec = 34
+                return Decimal(spread) * Decimal(2) ** (self.m2_exponent // 2)
 
     def merge(self, other: "ColumnState") -> "ColumnState":
         """Combine with the state of a disjoint set of rows.
@@ -125,7 +157,7 @@ class ColumnState:
         else:
             exponent = max(self.m2_exponent, other.m2_exponent)
             # the mean difference in the same scale as the stored m2 (2**(exponent/2))
-            delta = math.ldexp((other.mean or 0.0) - (self.mean or 0.0), -(exponent // 2))
+            delta = math.ldexp(float(other.mean or 0.0) - float(self.mean or 0.0), -(exponent // 2))
             m2 = (
                 math.ldexp(self.m2, self.m2_exponent - exponent)
                 + math.ldexp(other.m2, other.m2_exponent - exponent)
@@ -160,6 +192,7 @@ class ColumnState:
         data = asdict(self)
         data["min"] = encode_value(self.min)
         data["max"] = encode_value(self.max)
+        data["sum"] = encode_value(self.sum)
         data["histogram"] = self.histogram.to_json() if self.histogram else None
         return data
 
@@ -167,8 +200,9 @@ class ColumnState:
     def from_json(cls, data: dict[str, Any]) -> "ColumnState":
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["min"] = decode_value(values.get("min"))
-        values["max"] = decode_value(values.get("max"))
+        values["min"] = _moment(decode_value(values.get("min")))
+        values["max"] = _moment(decode_value(values.get("max")))
+        values["sum"] = decode_value(values.get("sum"))
         if values.get("histogram"):
             values["histogram"] = Histogram.from_json(values["histogram"])
         return cls(**values)

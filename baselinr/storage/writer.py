@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,14 +43,22 @@ def result_rows(
     profiled_at: dt.datetime,
     as_of: Mapping[str, dt.datetime] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (column, metric). Numbers go to ``metric_value``; everything else
-    (histograms, quantiles, top values, dates, strings) to ``metric_json``.
-    ``as_of`` gives metrics carried from an earlier run their original ``profiled_at``."""
+    """One row per (column, metric). Numbers go to ``metric_value`` as the nearest
+    double, and also to ``metric_json`` when the double would lose digits (bigints
+    beyond 2**53, decimals; ``jsonutil.exact_number``), so that reading the row back
+    gives the exact value; everything else (histograms, quantiles, top values, dates,
+    strings) goes to ``metric_json``. ``as_of`` gives metrics carried from an earlier
+    run their original ``profiled_at``."""
     as_of = as_of or {}
     rows = []
     for column in profile.columns:
         for name, value in column.metrics.items():
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            numeric = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+            if numeric:
+                number, text = jsonutil.as_double(value), jsonutil.exact_number(value)
+            else:
+                number = None
+                text = None if value is None else jsonutil.dumps(_displayable(value))
             rows.append(
                 {
                     "run_id": run_id,
@@ -58,10 +67,8 @@ def result_rows(
                     "column_name": column.column.name,
                     "column_type": column.column.type_name,
                     "metric_name": name,
-                    "metric_value": float(value) if numeric else None,
-                    "metric_json": None
-                    if numeric or value is None
-                    else jsonutil.dumps(_displayable(value)),
+                    "metric_value": number,
+                    "metric_json": text,
                     "profiled_at": as_of.get(name, profiled_at),
                 }
             )

@@ -58,18 +58,10 @@ def reference(values: Sequence[Any], edges: Sequence[float] | None = None) -> di
         "unique_ratio": (len({_key(v) for v in present}) / len(present)) if present else None,
     }
     if numeric or not present:
-        exact = [Fraction(v) for v in finite]
-        n = len(exact)
-        mean = sum(exact) / n if n else None
+        n = len(finite)
         out["min"] = min(finite) if finite else None
         out["max"] = max(finite) if finite else None
-        out["mean"] = float(mean) if mean is not None else None
-        out["sum"] = float(sum(exact)) if n else None
-        if n >= 2:
-            assert mean is not None
-            out["stddev"] = _sqrt(sum((x - mean) ** 2 for x in exact) / (n - 1))
-        else:
-            out["stddev"] = None
+        out["mean"], out["sum"], out["stddev"] = _moments(finite)
         out["zero_count"] = sum(1 for v in present if v == 0)
         out["non_finite_count"] = len(present) - len(finite)
         floats = np.array([float(v) for v in finite], dtype=np.float64)
@@ -96,9 +88,42 @@ def reference(values: Sequence[Any], edges: Sequence[float] | None = None) -> di
         out["min_length"], out["max_length"] = min(lengths), max(lengths)
         out["avg_length"] = sum(lengths) / len(lengths)
     if present and all(isinstance(v, (dt.date, dt.datetime)) for v in present):
-        out["min"], out["max"] = min(present), max(present)
+        out["min"], out["max"] = iso(min(present)), iso(max(present))
     out["top_counts"] = Counter(_key(v) for v in present)
     return out
+
+
+def _moments(finite: list[Any]) -> tuple[float | None, float | None, float | None]:
+    """(mean, sum, stddev) rounded once from exact values: integers in integer
+    arithmetic, floats as exact fractions; large float inputs (beyond 20,000 values,
+    which exact fractions make slow) with ``math.fsum`` (a correctly rounded sum) and a
+    two-pass variance, accurate to about 1e-15 relative."""
+    n = len(finite)
+    if not n:
+        return None, None, None
+    if all(isinstance(v, int) for v in finite):
+        total = sum(finite)
+        squares = sum(v * v for v in finite)
+        variance = Fraction(n * squares - total * total, n * (n - 1)) if n >= 2 else None
+        return total / n, float(total), _sqrt(variance) if variance is not None else None
+    if n > 20_000:
+        total = math.fsum(finite)
+        mean = total / n
+        spread = math.fsum((v - mean) ** 2 for v in finite)
+        return mean, total, math.sqrt(spread / (n - 1))
+    exact = [Fraction(v) for v in finite]
+    exact_mean = sum(exact) / n
+    stddev = _sqrt(sum((x - exact_mean) ** 2 for x in exact) / (n - 1)) if n >= 2 else None
+    return float(exact_mean), float(sum(exact)), stddev
+
+
+def iso(value: dt.date) -> str:
+    """A date or timestamp as Baselinr reports it: ISO 8601, timestamps in UTC
+    (naive ones taken as UTC)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return aware.astimezone(dt.timezone.utc).isoformat()
+    return value.isoformat()
 
 
 def _sqrt(value: Fraction) -> float:
