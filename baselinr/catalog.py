@@ -1,7 +1,6 @@
 """Turn ``profiling.tables`` entries into concrete tables, in a deterministic order."""
 
 import fnmatch
-import logging
 import re
 from dataclasses import dataclass, field
 
@@ -10,8 +9,9 @@ from sqlalchemy.engine import Connection
 from baselinr.config.models import BaselinrConfig, ColumnSelection, TableEntry
 from baselinr.connectors import ColumnInfo, Dialect
 from baselinr.errors import TableNotFoundError
+from baselinr.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, order=True)

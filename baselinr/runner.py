@@ -6,7 +6,6 @@ events and Dagster metadata say what storage says.
 """
 
 import datetime as dt
-import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from baselinr.events import ProfilingCompleted, ProfilingFailed, ProfilingStarte
 from baselinr.incremental.plan import ACTIONS, IncrementalPlan, TableDecision
 from baselinr.incremental.record import after_check, decision_events
 from baselinr.incremental.schedule import pinned_interval
+from baselinr.logs import get_logger
 from baselinr.planner import PlanBuilder
 from baselinr.profiling.profiler import TableProfile
 from baselinr.storage.records import StoredBatch, StoredRun
@@ -32,7 +32,7 @@ from baselinr.storage.schema import utcnow
 from baselinr.storage.writer import RunRecord
 from baselinr.strategies import ProfileWork, TableProfiler
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

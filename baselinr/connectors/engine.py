@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from baselinr.config.models import ConnectionConfig
 from baselinr.errors import ConfigError, WarehouseUnavailableError
+from baselinr.redact import redact
 
 _DRIVERS = {
     "postgres": "postgresql+psycopg2",
@@ -54,8 +55,8 @@ def build_url(cfg: ConnectionConfig) -> sa.URL:
 
 
 def describe(url: sa.URL) -> str:
-    """A URL safe to print: the password is never shown."""
-    return url.render_as_string(hide_password=True)
+    """A URL safe to print: no password, neither in the userinfo nor in the query."""
+    return redact(url.render_as_string(hide_password=True))
 
 
 def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool = False) -> Engine:

@@ -2,16 +2,16 @@
 ``SchemaChangeDetected``). Drift detection never turns a completed profile into a
 failed one: a problem here is logged and the run keeps its results."""
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from baselinr.drift.report import DriftReport
 from baselinr.events.types import DataDriftDetected, Event, SchemaChangeDetected
+from baselinr.logs import get_logger
 
 if TYPE_CHECKING:
     from baselinr.context import BaselinrContext
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def drift_events(report: DriftReport, snapshot_id: str | None = None) -> list[Event]:

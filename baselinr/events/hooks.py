@@ -11,15 +11,16 @@ from sqlalchemy.engine import Engine
 from baselinr.catalog import TableRef
 from baselinr.drift.severity import at_least
 from baselinr.events.types import Event
+from baselinr.logs import get_logger
 from baselinr.storage.schema import events
 
-log = logging.getLogger("baselinr.events")
+log = get_logger("baselinr.events")
 
 
 def describe(event: Event) -> str:
     """One line for people: what happened, where, how bad."""
     data: dict[str, Any] = event.to_dict()
-    where = TableRef(event.schema_name, event.table_name or "").qualified
+    where = TableRef(data.get("schema_name"), data.get("table_name") or "").qualified
     severity = data.get("severity")
     reason = data.get("reason") or ""
     if event.event_type == "DataDriftDetected":

@@ -13,6 +13,7 @@ from typing import Any
 
 from baselinr import jsonutil
 from baselinr.catalog import TableRef
+from baselinr.redact import redact_data
 
 
 def was_sampled(action: str, sample_fraction: float | None) -> bool:
@@ -130,7 +131,7 @@ class StoredBatch:
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["counts"] = jsonutil.dumps(dict(self.counts))
-        row["decisions"] = jsonutil.dumps([dict(d) for d in self.decisions])
+        row["decisions"] = jsonutil.dumps(redact_data([dict(d) for d in self.decisions]))
         return row
 
     @classmethod

@@ -20,6 +20,7 @@ from baselinr import jsonutil
 from baselinr.catalog import TableRef
 from baselinr.connectors import dialect_for
 from baselinr.profiling.state import ColumnState
+from baselinr.redact import redact
 from baselinr.storage.schema import partition_state, table_state
 
 DEFAULT_TABLE = table_state.name
@@ -59,6 +60,7 @@ class TableState:
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["schema_name"] = _schema_key(self.schema_name)
+        row["decision_reason"] = redact(self.decision_reason) if self.decision_reason else None
         row["metadata"] = jsonutil.dumps(dict(self.metadata), sort_keys=True)
         return row
 

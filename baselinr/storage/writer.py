@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from baselinr import jsonutil
 from baselinr.profiling.profiler import TableProfile
+from baselinr.redact import redact, redact_data
 from baselinr.storage.records import StoredBatch, StoredRun
 from baselinr.storage.schema import batches, results, runs, utcnow
 
@@ -125,7 +126,7 @@ class RunWriter:
 
     def fail(self, run: StoredRun | str, error: str) -> StoredRun:
         run_id = run if isinstance(run, str) else run.run_id
-        values = {"status": "failed", "finished_at": utcnow(), "error": error[:4000]}
+        values = {"status": "failed", "finished_at": utcnow(), "error": redact(error)[:4000]}
         with self.engine.begin() as conn:
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
         return self._after(run, values)
@@ -152,5 +153,5 @@ def _row(run: StoredRun) -> dict[str, Any]:
 def _encoded(values: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(values)
     if "metadata" in out:
-        out["metadata"] = jsonutil.dumps(dict(out["metadata"] or {}))
+        out["metadata"] = jsonutil.dumps(redact_data(dict(out["metadata"] or {})))
     return out
