@@ -155,11 +155,15 @@ def profile(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
                 "batch_id": result.batch_id,
                 "summary": result.summary(),
                 "tables": [_outcome_dict(o) for o in result.outcomes],
+                "storage_problems": result.storage_problems,
             }
         )
     else:
         _print_outcomes(result)
         _print_drift_line(result, config_path)
+    storage_line = result.storage_summary()
+    if storage_line:
+        _warn([storage_line])
     if not result.ok:
         names = ", ".join(o.decision.qualified for o in result.failed)
         _fail(f"{len(result.failed)} table(s) failed: {names}", 1)
@@ -283,11 +287,13 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
     Reads warehouse metadata and stored state only: no table is scanned, nothing is
     written.
     """
+    from baselinr.context import BaselinrContext
     from baselinr.incremental.explain import explain
     from baselinr.planner import PlanBuilder
 
     config = load_config(config_path)
-    builder = PlanBuilder(config)
+    # read-only: on a fresh config nothing is created, the state is empty
+    builder = PlanBuilder(config, BaselinrContext(config, read_only=True))
     try:
         result = builder.get_tables_to_run(tables=tables or None)
     finally:
@@ -354,16 +360,19 @@ def _warn(warnings: Any) -> None:
 @handle_errors
 def status(config_path: Path, limit: int, table_name: str | None, as_json: bool) -> None:
     """Show the latest profiling runs."""
-    from baselinr.storage import Storage
+    from baselinr.storage import Storage, storage_errors
     from baselinr.storage.reader import in_flight
 
     config = load_config(config_path)
-    storage = Storage.open(config.storage)
-    try:
-        schema, _, name = table_name.rpartition(".") if table_name else ("", "", None)
-        runs = storage.reader.recent_runs(limit, schema=schema or None, table=name)
-    finally:
-        storage.engine.dispose()
+    storage = Storage.open_existing(config.storage)  # reads only: creates nothing
+    runs = []
+    if storage is not None:
+        try:
+            schema, _, name = table_name.rpartition(".") if table_name else ("", "", None)
+            with storage_errors(storage.engine):
+                runs = storage.reader.recent_runs(limit, schema=schema or None, table=name)
+        finally:
+            storage.engine.dispose()
     now = dt.datetime.now(dt.timezone.utc)
     stale = {r.run_id for r in runs if r.status == "running" and not in_flight(r, now)}
     if as_json:
@@ -378,7 +387,11 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
     for run in runs:
         took = f"{run.duration_seconds:.2f}s" if run.duration_seconds is not None else ""
         style = {"completed": "green", "failed": "red"}.get(run.status, "yellow")
-        label = f"[{style}]{run.status}[/]" + (" (stale: killed?)" if run.run_id in stale else "")
+        label = f"[{style}]{run.status}[/]" + (
+            f" (stale: no heartbeat since {_heartbeat(run)}; killed?)"
+            if run.run_id in stale
+            else ""
+        )
         table.add_row(
             run.started_at.strftime("%m-%d %H:%M:%S"),
             shown(run.qualified),
@@ -390,6 +403,11 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
             run.run_id[:12] if run.status != "failed" else shown(_one_line(run.error or "")),
         )
     _out().print(table)
+
+
+def _heartbeat(run: Any) -> str:
+    seen = run.heartbeat_at or run.started_at
+    return str(seen.strftime("%m-%d %H:%M:%S"))
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -496,31 +514,21 @@ def drift(
     Works from stored results only. Exits 1 when drift (or a schema change) at or
     above the fail-on severity is found, 0 otherwise.
     """
-    from baselinr.drift import DriftDetector
     from baselinr.errors import DriftError
-    from baselinr.storage import Storage
+    from baselinr.storage import Storage, storage_errors
 
     config = load_config(config_path)
     level = fail_on or config.drift_detection.fail_on
-    storage = Storage.open(config.storage)
-    try:
-        detector = DriftDetector(config, storage)
-        if run_ids:
-            reports = [detector.detect(run_id) for run_id in run_ids]
-        else:
-            latest = storage.reader.latest_completed_runs(environment=config.environment)
-            if tables:
-                wanted = set(tables)
-                latest = [r for r in latest if _run_table_names(r) & wanted]
-                missing = wanted - set().union(*(_run_table_names(r) for r in latest))
-                if missing:
-                    raise DriftError(
-                        f"no completed runs of {', '.join(sorted(missing))} in storage "
-                        f"(environment {config.environment!r}); profile it first"
-                    )
-            reports = [detector.detect(r.run_id) for r in latest]
-    finally:
-        storage.engine.dispose()
+    storage = Storage.open_existing(config.storage)  # reads only: creates nothing
+    reports: list[Any] = []
+    if storage is not None:
+        try:
+            with storage_errors(storage.engine):
+                reports = _drift_reports(config, storage, tables, run_ids)
+        finally:
+            storage.engine.dispose()
+    elif run_ids or tables:
+        raise DriftError("nothing is stored yet: run `baselinr profile` first")
     failing = [r for r in reports if r.fails(level)]
     if as_json:
         _print_json(
@@ -535,6 +543,28 @@ def drift(
     if failing:
         names = ", ".join(r.qualified for r in failing)
         _fail(f"drift at or above {level} in {len(failing)} table(s): {names}", 1)
+
+
+def _drift_reports(
+    config: Any, storage: Any, tables: tuple[str, ...], run_ids: tuple[str, ...]
+) -> list[Any]:
+    from baselinr.drift import DriftDetector
+    from baselinr.errors import DriftError
+
+    detector = DriftDetector(config, storage)
+    if run_ids:
+        return [detector.detect(run_id) for run_id in run_ids]
+    latest = storage.reader.latest_completed_runs(environment=config.environment)
+    if tables:
+        wanted = set(tables)
+        latest = [r for r in latest if _run_table_names(r) & wanted]
+        missing = wanted - set().union(*(_run_table_names(r) for r in latest))
+        if missing:
+            raise DriftError(
+                f"no completed runs of {', '.join(sorted(missing))} in storage "
+                f"(environment {config.environment!r}); profile it first"
+            )
+    return [detector.detect(r.run_id) for r in latest]
 
 
 def _run_table_names(run: Any) -> set[str]:

@@ -18,6 +18,7 @@ from pydantic import (
 from baselinr.config.base import StrictModel
 from baselinr.config.drift import DriftDetectionConfig
 from baselinr.config.hooks import HooksConfig
+from baselinr.patterns import PatternError, compile_pattern
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
 
 SourceType = Literal["sqlite", "postgres", "duckdb", "snowflake", "bigquery"]
@@ -202,13 +203,17 @@ class TableEntry(StrictModel):
             )
         if self.select_schema and not self.schema_:
             raise ValueError("'select_schema: true' needs 'schema'")
-        if self.pattern_type == "regex" and self.pattern:
-            import re
-
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"'pattern' is not a valid regex: {exc}") from None
+        for key, patterns in (
+            ("pattern", [self.pattern]),
+            ("exclude_patterns", self.exclude_patterns),
+        ):
+            for pattern in patterns:
+                if pattern is None:
+                    continue
+                try:
+                    compile_pattern(pattern, self.pattern_type)
+                except PatternError as exc:
+                    raise ValueError(f"'{key}' is not a valid {self.pattern_type}: {exc}") from None
         return self
 
     @property

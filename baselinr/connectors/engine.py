@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from baselinr.config.models import ConnectionConfig
-from baselinr.errors import ConfigError, WarehouseUnavailableError
+from baselinr.errors import BaselinrError, ConfigError, WarehouseUnavailableError
 from baselinr.redact import redact
 
 _DRIVERS = {
@@ -99,12 +99,16 @@ def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool
 
 
 @contextmanager
-def connect(engine: Engine, what: str = "warehouse") -> Iterator[Connection]:
-    """A connection; failure to connect becomes ``WarehouseUnavailableError``."""
+def connect(
+    engine: Engine,
+    what: str = "warehouse",
+    error: type[BaselinrError] = WarehouseUnavailableError,
+) -> Iterator[Connection]:
+    """A connection; failure to connect becomes ``error`` (the warehouse's by default)."""
     try:
         conn = engine.connect()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseUnavailableError(
+        raise error(
             f"cannot connect to the {what} at {describe(engine.url)}: {first_line(exc)}"
         ) from None
     with conn:

@@ -67,8 +67,15 @@ def evaluate_and_notify(
         return None
     try:
         report = context.drift.detect(run_id)
-    except Exception:
-        log.exception("drift detection for run %s failed; the profile is kept", run_id)
+    except Exception as exc:
+        # one line (a storage outage is not a bug); the traceback at debug level
+        log.warning(
+            "drift detection for run %s failed; the profile is kept (%s: %s)",
+            run_id,
+            type(exc).__name__,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+        )
+        log.debug("drift detection failure", exc_info=True)
         return None
     for event in drift_events(report, snapshot_id):
         context.bus.emit(event)

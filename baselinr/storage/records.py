@@ -14,6 +14,7 @@ from typing import Any
 from baselinr import jsonutil
 from baselinr.catalog import TableRef
 from baselinr.redact import redact_data
+from baselinr.storage.liveness import is_live
 
 
 def was_sampled(action: str, sample_fraction: float | None) -> bool:
@@ -43,6 +44,8 @@ class StoredRun:
     error: str | None = None
     sample_fraction: float | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    heartbeat_at: dt.datetime | None = None  # refreshed while it is profiled
+    owner: str | None = None  # the process profiling it (``liveness.process_owner``)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> "StoredRun":
@@ -61,6 +64,10 @@ class StoredRun:
     @property
     def completed(self) -> bool:
         return self.status == "completed"
+
+    def live(self, now: dt.datetime | None = None) -> bool:
+        """Running and really being profiled (``storage.liveness``)."""
+        return is_live(self.status, self.started_at, self.heartbeat_at, self.owner, now)
 
     @property
     def sampled(self) -> bool:

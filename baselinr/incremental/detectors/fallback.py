@@ -50,6 +50,11 @@ class FallbackDetector(ChangeDetector):
     def _one(self, conn: Connection, target: DetectTarget) -> TableSnapshot:
         watermark = target.watermark_column or self.settings.get("watermark_column")
         key = target.partition_key if self.settings.get("partition_manifest", True) else None
+        missing = None
+        if watermark and not self._has_column(conn, target.table, watermark):
+            # a typo would otherwise fail every fingerprint (a full profile each time)
+            # without naming the column; the planner warns with it
+            missing, watermark = watermark, None
         names = list(dict.fromkeys(n for n in (key, watermark) if n))
         table = sa.table(
             target.table.table, *[sa.column(n) for n in names], schema=target.table.schema
@@ -67,7 +72,9 @@ class FallbackDetector(ChangeDetector):
                 rows = conn.execute(stmt).all()
         except sa.exc.DBAPIError as exc:
             return unavailable(target.table, method, f"fingerprint query failed: {first_line(exc)}")
-        details = {"watermark_column": watermark} if watermark else {}
+        details: dict[str, Any] = {"watermark_column": watermark} if watermark else {}
+        if missing:
+            details["watermark_missing"] = missing
         if not key:
             row = rows[0]
             count = int(row.n)
@@ -101,3 +108,14 @@ class FallbackDetector(ChangeDetector):
             partitions=tuple(partitions),
             details={**details, "partition_key": key},
         )
+
+    @staticmethod
+    def _has_column(conn: Connection, table: TableRef, column: str) -> bool:
+        try:
+            with dialect_for(conn).isolated(conn):
+                names = {
+                    c.name for c in dialect_for(conn).list_columns(conn, table.schema, table.table)
+                }
+        except sa.exc.SQLAlchemyError:
+            return True  # cannot tell: let the fingerprint query say what is wrong
+        return column in names
