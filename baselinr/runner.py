@@ -276,7 +276,7 @@ class ProfileRunner:
     def _storage_failed(self, batch: BatchResult, what: str, exc: BaseException) -> str:
         problem = f"{what}: {_describe_failure(exc)}"
         batch.storage_problems.append(problem)
-        log.warning("result storage failed (%s)", problem)
+        log.info("result storage failed (%s)", problem)
         return problem
 
     def _reap_abandoned(self, batch: BatchResult) -> None:

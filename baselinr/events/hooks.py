@@ -84,7 +84,7 @@ class SQLHook:
             self._insert(rows)
         except sa.exc.SQLAlchemyError as exc:
             if not self._pending:
-                log.warning(
+                log.info(
                     "events not stored, kept to retry (storage unavailable: %s)", first_line(exc)
                 )
             keep = rows[-self.max_pending :]
@@ -93,7 +93,7 @@ class SQLHook:
             return
         self._pending = []
         if delayed:
-            log.warning("%d delayed event(s) stored", delayed)
+            log.info("%d delayed event(s) stored", delayed)
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         try:

@@ -135,4 +135,4 @@ class Heartbeat:
                     .values(heartbeat_at=utcnow())
                 )
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("heartbeat of %d run(s) not stored: %s", len(ids), type(exc).__name__)
+            log.info("heartbeat of %d run(s) not stored: %s", len(ids), type(exc).__name__)
