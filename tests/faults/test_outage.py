@@ -111,7 +111,7 @@ def test_storage_stopped_mid_batch(victim: Victim, pg_url: str, tmp_path: Path) 
                     "retries": 0,
                 }
             ]
-        },  # fmt: skip
+        },
     )
     storage = sa.create_engine(storage_url)
     blocker = warehouse.connect()
