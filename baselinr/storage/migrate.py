@@ -151,7 +151,9 @@ def verify(engine: Engine, tables: list[sa.Table] | None = None) -> None:
 def _all_missing(name: str, columns: list[str], tables: list[sa.Table] | None) -> bool:
     from baselinr.storage.schema import metadata
 
-    table = metadata.tables.get(name) or next((t for t in tables or [] if t.name == name), None)
+    table = metadata.tables.get(name)
+    if table is None:
+        table = next((t for t in tables or [] if t.name == name), None)
     return table is not None and len(columns) == len(table.columns)
 
 
