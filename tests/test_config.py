@@ -278,7 +278,9 @@ def test_source_url_infers_the_type(tmp_path: Path, url: str, kind: str) -> None
 def test_snowflake_and_bigquery_sources_are_refused_at_load(tmp_path: Path, source: str) -> None:
     """Their change detection is SQL only; profiling them would fail mid-run
     (``NotImplementedError`` in sampling and quantiles), so the config says so first."""
-    path = write(tmp_path, f"source: {source}\nstorage: {{connection: {{url: 'sqlite:///s.db'}}}}\n")
+    path = write(
+        tmp_path, f"source: {source}\nstorage: {{connection: {{url: 'sqlite:///s.db'}}}}\n"
+    )
     message = error_of(path, {})
     assert "source: type '" in message and "not supported as a source yet" in message
     assert "use postgres, sqlite or duckdb" in message and "Sn0w-Pa55" not in message
