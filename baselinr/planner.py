@@ -169,7 +169,8 @@ def _snapshot_warnings(
         if missing:
             found.append(
                 f"profiling.tables[{f.entry_index}]: watermark_column '{missing}' does not "
-                f"exist in {f.table}; its changes are detected by row count only"
+                f"exist in {f.table}: its change cannot be detected, so it is profiled in full "
+                "every run until the column is fixed"
             )
     return found
 

@@ -155,8 +155,11 @@ def _found_secrets(documents: list[Any]) -> set[str]:
 
 def _redact(message: str, documents: list[Any]) -> str:
     """Whatever a validator echoes (a bad value, a URL, an unknown name), the secrets
-    of the document become ***."""
-    register_secrets(_found_secrets(documents))
+    of the document become *** (masked here only: a config that failed to load
+    registers nothing for the rest of the process)."""
+    for secret in sorted(_found_secrets(documents), key=len, reverse=True):
+        if len(secret) >= 3:
+            message = message.replace(secret, "***")
     return redact(message)
 
 

@@ -13,6 +13,7 @@ a delete and an insert that cancel out within one partition without a watermark.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,11 +51,6 @@ class FallbackDetector(ChangeDetector):
     def _one(self, conn: Connection, target: DetectTarget) -> TableSnapshot:
         watermark = target.watermark_column or self.settings.get("watermark_column")
         key = target.partition_key if self.settings.get("partition_manifest", True) else None
-        missing = None
-        if watermark and not self._has_column(conn, target.table, watermark):
-            # a typo would otherwise fail every fingerprint (a full profile each time)
-            # without naming the column; the planner warns with it
-            missing, watermark = watermark, None
         names = list(dict.fromkeys(n for n in (key, watermark) if n))
         table = sa.table(
             target.table.table, *[sa.column(n) for n in names], schema=target.table.schema
@@ -71,10 +67,17 @@ class FallbackDetector(ChangeDetector):
             with dialect_for(conn).isolated(conn):
                 rows = conn.execute(stmt).all()
         except sa.exc.DBAPIError as exc:
-            return unavailable(target.table, method, f"fingerprint query failed: {first_line(exc)}")
+            why = f"fingerprint query failed: {first_line(exc)}"
+            if watermark and not self._has_column(conn, target.table, watermark):
+                # name the typo (the planner warns with it); still a full profile, never
+                # a skip on a fingerprint that could not be taken
+                why = f"fingerprint query failed: watermark_column '{watermark}' does not exist"
+                return replace(
+                    unavailable(target.table, method, why),
+                    details={"watermark_missing": watermark},
+                )
+            return unavailable(target.table, method, why)
         details: dict[str, Any] = {"watermark_column": watermark} if watermark else {}
-        if missing:
-            details["watermark_missing"] = missing
         if not key:
             row = rows[0]
             count = int(row.n)
