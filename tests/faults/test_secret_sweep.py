@@ -101,7 +101,8 @@ def test_the_secret_appears_nowhere(
     output: list[str] = []
 
     def run(*args: str) -> None:
-        for extra in ([], ["--debug"]):
+        # --debug prints tracebacks: the places a secret would hide in an exception
+        for extra in ([], ["--debug"]) if args[0] in ("profile", "plan") else ([],):
             result = cli(*extra, *args)
             output.append(result.output)
 
