@@ -1,8 +1,5 @@
 """Turn ``profiling.tables`` entries into concrete tables, in a deterministic order."""
 
-import fnmatch
-import logging
-import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
@@ -10,8 +7,10 @@ from sqlalchemy.engine import Connection
 from baselinr.config.models import BaselinrConfig, ColumnSelection, TableEntry
 from baselinr.connectors import ColumnInfo, Dialect
 from baselinr.errors import TableNotFoundError
+from baselinr.logs import get_logger
+from baselinr.patterns import compile_pattern, matches_any
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, order=True)
@@ -50,12 +49,6 @@ def entry_schema(entry: TableEntry, config: BaselinrConfig) -> str | None:
     return entry.schema_ or config.source.schema_
 
 
-def _matcher(pattern: str, pattern_type: str) -> re.Pattern[str]:
-    if pattern_type == "regex":
-        return re.compile(pattern)
-    return re.compile(fnmatch.translate(pattern))
-
-
 def resolve(
     conn: Connection,
     dialect: Dialect,
@@ -92,10 +85,10 @@ def resolve(
         else:
             names = list(tables_in(schema))
             if entry.pattern:
-                match = _matcher(entry.pattern, entry.pattern_type)
-                names = [n for n in names if match.fullmatch(n)]
-            excludes = [_matcher(p, entry.pattern_type) for p in entry.exclude_patterns]
-            names = [n for n in names if not any(x.fullmatch(n) for x in excludes)]
+                match = compile_pattern(entry.pattern, entry.pattern_type)
+                names = [n for n in names if match.matches(n)]
+            excludes = entry.exclude_patterns
+            names = [n for n in names if not matches_any(n, excludes, entry.pattern_type)]
             if not names:
                 message = f"{where}: '{entry.selector}' matched no tables in schema '{schema}'"
                 log.warning(message)
@@ -124,8 +117,6 @@ def _nearby(name: str, candidates: list[str]) -> str:
 def select_columns(columns: list[ColumnInfo], selection: ColumnSelection) -> list[ColumnInfo]:
     """Apply an entry's ``columns: {include, exclude}`` wildcards, keeping table order."""
 
-    def matches(name: str, patterns: list[str]) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-    chosen = [c for c in columns if selection.include is None or matches(c.name, selection.include)]
-    return [c for c in chosen if not matches(c.name, selection.exclude)]
+    include, exclude = selection.include, selection.exclude
+    chosen = [c for c in columns if include is None or matches_any(c.name, include)]
+    return [c for c in chosen if not matches_any(c.name, exclude)]

@@ -2,7 +2,11 @@
 
 Exit codes: 0 success (an all-skipped run included), 1 a failed run (or drift at the
 configured severity), 2 bad usage or bad config. Failures print one line, no traceback
-(``--debug`` shows it).
+(``--debug`` shows it, and keeps the exit code).
+
+Every name or message from the warehouse, storage or a config is untrusted: it is
+printed through ``shown`` (secrets masked, control characters escaped, markup
+escaped), and JSON output through ``redact_data``.
 """
 
 import datetime as dt
@@ -10,6 +14,7 @@ import functools
 import json
 import logging
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +28,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from baselinr.config import load_config
+from baselinr.display import printable
 from baselinr.errors import BaselinrError, UsageError
+from baselinr.redact import redact_data
 
 console = Console(stderr=True)
 
@@ -37,10 +44,21 @@ def _out() -> Console:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def shown(text: Any) -> str:
+    """Untrusted text as it may be printed by rich: redacted, control characters
+    escaped (``display.printable``), markup escaped (a table named ``[/]``)."""
+    return escape(printable(str(text)))
+
+
 def _fail(message: str, code: int) -> None:
-    # soft_wrap: one line however narrow the terminal; escape: names are not markup
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    # soft_wrap: one line however narrow the terminal; shown: names are not markup
+    console.print(f"[bold red]error:[/] {_shown_lines(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+def _shown_lines(message: str) -> str:
+    """A message that may span lines on purpose (a config error lists its problems)."""
+    return "\n".join(shown(line) for line in message.split("\n"))
 
 
 def handle_errors(fn: F) -> F:
@@ -49,21 +67,27 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except BaselinrError as exc:
-            if _debug():
-                raise
+            _traceback_if_debug()
             _fail(_one_line(str(exc)) if exc.exit_code != 2 else str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except Exception as exc:
-            if _debug():
-                raise
+            _traceback_if_debug()
             _fail(
-                f"unexpected {type(exc).__name__}: {_one_line(str(exc))} "
-                "(run with --debug for the traceback)",
+                f"unexpected {type(exc).__name__}: {_one_line(str(exc))}"
+                + ("" if _debug() else " (run with --debug for the traceback)"),
                 1,
             )
 
     return wrapper  # type: ignore[return-value]
+
+
+def _traceback_if_debug() -> None:
+    """--debug: the traceback (redacted), and the exit code stays what it would be."""
+    if _debug():
+        text = "".join(traceback.format_exception(*sys.exc_info()))
+        sys.stderr.write(printable(text, keep_newlines=True))
+        sys.stderr.flush()
 
 
 def _one_line(text: str) -> str:
@@ -88,7 +112,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(json.dumps(redact_data(data), indent=2, default=str))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,11 +155,15 @@ def profile(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
                 "batch_id": result.batch_id,
                 "summary": result.summary(),
                 "tables": [_outcome_dict(o) for o in result.outcomes],
+                "storage_problems": result.storage_problems,
             }
         )
     else:
         _print_outcomes(result)
         _print_drift_line(result, config_path)
+    storage_line = result.storage_summary()
+    if storage_line:
+        _warn([storage_line])
     if not result.ok:
         names = ", ".join(o.decision.qualified for o in result.failed)
         _fail(f"{len(result.failed)} table(s) failed: {names}", 1)
@@ -156,7 +184,7 @@ def _execute_with_progress(runner: Any, plan: Any, quiet: bool) -> Any:
     # Tables that are skipped or deferred get no progress bar: with incremental
     # profiling most of a large portfolio is skipped on most runs.
     tasks = {
-        d.qualified: progress.add_task(d.qualified, total=1, status=d.action, start=False)
+        d.qualified: progress.add_task(shown(d.qualified), total=1, status=d.action, start=False)
         for d in plan.to_run
     }
 
@@ -219,7 +247,7 @@ def _print_outcomes(result: Any) -> None:
         if hide_idle and o in idle:
             continue
         table.add_row(
-            escape(o.decision.qualified),
+            shown(o.decision.qualified),
             o.action,
             _status_text(o),
             f"{o.row_count:,}" if o.row_count is not None else "",
@@ -227,7 +255,7 @@ def _print_outcomes(result: Any) -> None:
             f"{o.duration_seconds:.2f}s" if o.run is not None else "",
             (o.run_id or "")[:12]
             if o.status == "completed"
-            else escape(o.error or o.decision.reason),
+            else shown(_one_line(o.error or o.decision.reason)),
         )
     if table.rows:
         _out().print(table)
@@ -235,7 +263,7 @@ def _print_outcomes(result: Any) -> None:
         reasons = Counter(f"{o.action}: {o.decision.reason}" for o in idle)
         _out().print(
             f"{len(idle)} tables not profiled ("
-            + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
+            + ", ".join(f"{n} {shown(why)}" for why, n in sorted(reasons.items()))
             + ")"
         )
     counts = result.summary()
@@ -259,11 +287,13 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
     Reads warehouse metadata and stored state only: no table is scanned, nothing is
     written.
     """
+    from baselinr.context import BaselinrContext
     from baselinr.incremental.explain import explain
     from baselinr.planner import PlanBuilder
 
     config = load_config(config_path)
-    builder = PlanBuilder(config)
+    # read-only: on a fresh config nothing is created, the state is empty
+    builder = PlanBuilder(config, BaselinrContext(config, read_only=True))
     try:
         result = builder.get_tables_to_run(tables=tables or None)
     finally:
@@ -288,12 +318,12 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
     for d in result.decisions:
         style = _ACTION_STYLE.get(d.action, "yellow")
         parts = d.changed_partitions
-        why = f"[bold]{d.reason}[/]: {escape(explain(d))}"
+        why = f"[bold]{shown(d.reason)}[/]: {shown(explain(d))}"
         if parts:
-            shown = ", ".join(str(p) for p in parts[:5])
-            why += f" [{escape(shown)}{f' +{len(parts) - 5}' if len(parts) > 5 else ''}]"
+            listed = ", ".join(str(p) for p in parts[:5])
+            why += f" [{shown(listed)}{f' +{len(parts) - 5}' if len(parts) > 5 else ''}]"
         table.add_row(
-            d.qualified,
+            shown(d.qualified),
             f"[{style}]{d.action}[/]",
             f"{d.estimated_rows:,}" if d.estimated_rows is not None else "",
             why,
@@ -308,12 +338,15 @@ def _print_drift_line(result: Any, config_path: Path) -> None:
     drifted = [d for d in drifted if d.findings or d.schema_changes]
     if drifted:
         names = ", ".join(f"{d.qualified} ({d.max_severity})" for d in drifted)
-        _out().print(f"Drift: {names}. Details: baselinr drift -c {config_path}", highlight=False)
+        _out().print(
+            f"Drift: {shown(names)}. Details: baselinr drift -c {shown(config_path)}",
+            highlight=False,
+        )
 
 
 def _warn(warnings: Any) -> None:
     for w in warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {shown(w)}", highlight=False, soft_wrap=True)
 
 
 # --- status --------------------------------------------------------------------------------
@@ -327,23 +360,26 @@ def _warn(warnings: Any) -> None:
 @handle_errors
 def status(config_path: Path, limit: int, table_name: str | None, as_json: bool) -> None:
     """Show the latest profiling runs."""
-    from baselinr.storage import Storage
+    from baselinr.storage import Storage, storage_errors
     from baselinr.storage.reader import in_flight
 
     config = load_config(config_path)
-    storage = Storage.open(config.storage)
-    try:
-        schema, _, name = table_name.rpartition(".") if table_name else ("", "", None)
-        runs = storage.reader.recent_runs(limit, schema=schema or None, table=name)
-    finally:
-        storage.engine.dispose()
+    storage = Storage.open_existing(config.storage)  # reads only: creates nothing
+    runs = []
+    if storage is not None:
+        try:
+            schema, _, name = table_name.rpartition(".") if table_name else ("", "", None)
+            with storage_errors(storage.engine):
+                runs = storage.reader.recent_runs(limit, schema=schema or None, table=name)
+        finally:
+            storage.engine.dispose()
     now = dt.datetime.now(dt.timezone.utc)
     stale = {r.run_id for r in runs if r.status == "running" and not in_flight(r, now)}
     if as_json:
         _print_json({"runs": [{**r.to_dict(), "stale": r.run_id in stale} for r in runs]})
         return
     if not runs:
-        _out().print("No runs yet. Run `baselinr profile -c " + str(config_path) + "` first.")
+        _out().print(f"No runs yet. Run `baselinr profile -c {shown(config_path)}` first.")
         return
     table = Table(title="Latest runs", title_justify="left")
     for name in ("Started (UTC)", "Table", "Action", "Status", "Rows", "Scanned", "Time", "Run"):
@@ -351,18 +387,27 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
     for run in runs:
         took = f"{run.duration_seconds:.2f}s" if run.duration_seconds is not None else ""
         style = {"completed": "green", "failed": "red"}.get(run.status, "yellow")
-        label = f"[{style}]{run.status}[/]" + (" (stale: killed?)" if run.run_id in stale else "")
+        label = f"[{style}]{run.status}[/]" + (
+            f" (stale: no heartbeat since {_heartbeat(run)}; killed?)"
+            if run.run_id in stale
+            else ""
+        )
         table.add_row(
             run.started_at.strftime("%m-%d %H:%M:%S"),
-            escape(run.qualified),
+            shown(run.qualified),
             run.action,
             label,
             f"{run.row_count:,}" if run.row_count is not None else "",
             f"{run.rows_scanned:,}" if run.rows_scanned is not None else "",
             took,
-            run.run_id[:12] if run.status != "failed" else escape(_one_line(run.error or "")),
+            run.run_id[:12] if run.status != "failed" else shown(_one_line(run.error or "")),
         )
     _out().print(table)
+
+
+def _heartbeat(run: Any) -> str:
+    seen = run.heartbeat_at or run.started_at
+    return str(seen.strftime("%m-%d %H:%M:%S"))
 
 
 # --- tables ----------------------------------------------------------------------------------
@@ -405,8 +450,8 @@ def tables(config_path: Path, as_json: bool) -> None:
     for e in catalog.entries:
         table.add_row(
             str(e.index),
-            escape(e.entry.name or e.entry.selector),
-            escape(", ".join(map(str, e.tables))) or "-",
+            shown(e.entry.name or e.entry.selector),
+            shown(", ".join(map(str, e.tables))) or "-",
         )
     _out().print(table)
 
@@ -438,9 +483,9 @@ def demo(directory: Path, engine: str, force: bool) -> None:
         raise UsageError(str(exc)) from None
     total = sum(built.rows.values())
     rows = ", ".join(f"{k} {v:,}" for k, v in built.rows.items())
-    _out().print(f"Built {built.warehouse} ({total:,} rows: {rows})")
-    _out().print(f"Config: {built.config}")
-    _out().print(f"Next:   baselinr profile -c {built.config}")
+    _out().print(f"Built {shown(built.warehouse)} ({total:,} rows: {rows})")
+    _out().print(f"Config: {shown(built.config)}")
+    _out().print(f"Next:   baselinr profile -c {shown(built.config)}")
 
 
 # --- drift -----------------------------------------------------------------------------------
@@ -469,31 +514,21 @@ def drift(
     Works from stored results only. Exits 1 when drift (or a schema change) at or
     above the fail-on severity is found, 0 otherwise.
     """
-    from baselinr.drift import DriftDetector
     from baselinr.errors import DriftError
-    from baselinr.storage import Storage
+    from baselinr.storage import Storage, storage_errors
 
     config = load_config(config_path)
     level = fail_on or config.drift_detection.fail_on
-    storage = Storage.open(config.storage)
-    try:
-        detector = DriftDetector(config, storage)
-        if run_ids:
-            reports = [detector.detect(run_id) for run_id in run_ids]
-        else:
-            latest = storage.reader.latest_completed_runs(environment=config.environment)
-            if tables:
-                wanted = set(tables)
-                latest = [r for r in latest if _run_table_names(r) & wanted]
-                missing = wanted - set().union(*(_run_table_names(r) for r in latest))
-                if missing:
-                    raise DriftError(
-                        f"no completed runs of {', '.join(sorted(missing))} in storage "
-                        f"(environment {config.environment!r}); profile it first"
-                    )
-            reports = [detector.detect(r.run_id) for r in latest]
-    finally:
-        storage.engine.dispose()
+    storage = Storage.open_existing(config.storage)  # reads only: creates nothing
+    reports: list[Any] = []
+    if storage is not None:
+        try:
+            with storage_errors(storage.engine):
+                reports = _drift_reports(config, storage, tables, run_ids)
+        finally:
+            storage.engine.dispose()
+    elif run_ids or tables:
+        raise DriftError("nothing is stored yet: run `baselinr profile` first")
     failing = [r for r in reports if r.fails(level)]
     if as_json:
         _print_json(
@@ -510,6 +545,28 @@ def drift(
         _fail(f"drift at or above {level} in {len(failing)} table(s): {names}", 1)
 
 
+def _drift_reports(
+    config: Any, storage: Any, tables: tuple[str, ...], run_ids: tuple[str, ...]
+) -> list[Any]:
+    from baselinr.drift import DriftDetector
+    from baselinr.errors import DriftError
+
+    detector = DriftDetector(config, storage)
+    if run_ids:
+        return [detector.detect(run_id) for run_id in run_ids]
+    latest = storage.reader.latest_completed_runs(environment=config.environment)
+    if tables:
+        wanted = set(tables)
+        latest = [r for r in latest if _run_table_names(r) & wanted]
+        missing = wanted - set().union(*(_run_table_names(r) for r in latest))
+        if missing:
+            raise DriftError(
+                f"no completed runs of {', '.join(sorted(missing))} in storage "
+                f"(environment {config.environment!r}); profile it first"
+            )
+    return [detector.detect(r.run_id) for r in latest]
+
+
 def _run_table_names(run: Any) -> set[str]:
     return {run.table_name, run.qualified}
 
@@ -523,30 +580,34 @@ def _severity_text(severity: str) -> str:
 
 def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
     if not reports:
-        _out().print(f"No completed runs yet. Run `baselinr profile -c {config_path}` first.")
+        _out().print(
+            f"No completed runs yet. Run `baselinr profile -c {shown(config_path)}` first."
+        )
         return
     quiet = [r for r in reports if not r.findings and not r.schema_changes]
     for report in reports:
         if report in quiet:
             continue
         title = (
-            f"{report.qualified}: {_severity_text(report.max_severity)} "
+            f"{shown(report.qualified)}: {_severity_text(report.max_severity)} "
             f"(run {report.run_id[:12]}, {report.action}, vs {report.baseline_kind} "
             f"of {len(report.baseline_run_ids)} run(s))"
         )
         _out().print(title, highlight=False)
         if report.schema_changes:
             for change in report.schema_changes:
-                _out().print(f"  schema: {_severity_text(change.severity)} {change.detail}")
+                _out().print(f"  schema: {_severity_text(change.severity)} {shown(change.detail)}")
         if report.findings:
             table = Table(show_edge=False, pad_edge=False, box=None)
             for name in ("Severity", "Column", "Metric", "What changed"):
                 table.add_column(name, overflow="fold")
             for f in report.findings:
-                table.add_row(_severity_text(f.severity), f.where, f.metric, f.detail)
+                table.add_row(
+                    _severity_text(f.severity), shown(f.where), shown(f.metric), shown(f.detail)
+                )
             _out().print(table)
         for note in report.notes:
-            _out().print(f"  [dim]note: {note}[/]", highlight=False)
+            _out().print(f"  [dim]note: {shown(note)}[/]", highlight=False)
     if quiet:
         firsts = [r for r in quiet if not r.has_baseline]
         _out().print(

@@ -1,7 +1,8 @@
 """Everything a profiling run needs for one config: engines, storage, event bus.
 
 Created lazily and cached, so the Dagster resource can keep one per process and
-loading a code location never connects anywhere.
+loading a code location never connects anywhere. ``read_only`` contexts (``plan``)
+never create storage: on a fresh config they plan from an empty state.
 """
 
 import threading
@@ -17,11 +18,13 @@ from baselinr.engines import detector_for, dialect_for
 from baselinr.events import EventBus, build_bus
 from baselinr.incremental.detectors import ChangeDetector
 from baselinr.storage import StateStore, Storage
+from baselinr.storage.state import EmptyStateStore
 
 
 class BaselinrContext:
-    def __init__(self, config: BaselinrConfig) -> None:
+    def __init__(self, config: BaselinrConfig, *, read_only: bool = False) -> None:
         self.config = config
+        self.read_only = read_only
         self._lock = threading.Lock()
 
     @cached_property
@@ -40,11 +43,24 @@ class BaselinrContext:
             return Storage.open(self.config.storage, pool_size=self.config.profiling.max_workers)
 
     @cached_property
+    def existing_storage(self) -> Storage | None:
+        """The storage if it exists, without creating or migrating anything."""
+        if "storage" in self.__dict__:
+            return self.storage
+        with self._lock:
+            return Storage.open_existing(self.config.storage)
+
+    @cached_property
     def state(self) -> StateStore:
         """Incremental state (``baselinr_table_state`` or ``metadata_table``)."""
-        store = StateStore(
-            self.storage.engine, self.config.incremental.change_detection.metadata_table
-        )
+        table = self.config.incremental.change_detection.metadata_table
+        if self.read_only:
+            existing = self.existing_storage
+            if existing is None:
+                return EmptyStateStore(table)
+            store = StateStore(existing.engine, table)
+            return store if store.exists() else EmptyStateStore(table)
+        store = StateStore(self.storage.engine, table)
         if self.config.storage.create_tables:
             store.ensure_table()
         return store
@@ -69,10 +85,11 @@ class BaselinrContext:
         return connect(self.warehouse, "warehouse")
 
     def close(self) -> None:
-        for name in ("warehouse", "storage"):
+        for name in ("warehouse", "storage", "existing_storage"):
             if name in self.__dict__:
                 value = self.__dict__.pop(name)
-                (value if isinstance(value, Engine) else value.engine).dispose()
+                if value is not None:
+                    (value if isinstance(value, Engine) else value.engine).dispose()
         if "bus" in self.__dict__:
             self.__dict__.pop("bus").close()
         for name in ("dialect", "drift", "state", "detector"):

@@ -38,6 +38,11 @@ class StorageError(BaselinrError):
     """Results could not be written to or read from storage."""
 
 
+class StorageUnavailableError(StorageError):
+    """The result storage could not be reached (not the warehouse: the sensor and the
+    CLI say which)."""
+
+
 class DriftError(BaselinrError):
     """Drift detection cannot judge what was asked (unknown table or run, unfinished
     run): bad usage."""

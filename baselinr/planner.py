@@ -72,13 +72,12 @@ class PlanBuilder:
                 wanted = set(tables)
                 pairs = [(e, t) for e, t in pairs if t.table in wanted or t.qualified in wanted]
             database = dialect.database_name(conn)
+            warnings = list(catalog.warnings)
             if self.config.incremental.enabled:
-                decisions = self._incremental(conn, database, pairs, now, forced)
+                decisions = self._incremental(conn, database, pairs, now, forced, warnings)
             else:
                 decisions = [self._static(database, entry, table) for entry, table in pairs]
-        return IncrementalPlan(
-            decisions=tuple(decisions), created_at=now, warnings=tuple(catalog.warnings)
-        )
+        return IncrementalPlan(decisions=tuple(decisions), created_at=now, warnings=tuple(warnings))
 
     def _static(self, database: str, entry: ResolvedEntry, table: TableRef) -> TableDecision:
         sampling = effective_sampling(self.config.profiling, entry.entry)
@@ -103,6 +102,7 @@ class PlanBuilder:
         pairs: list[tuple[ResolvedEntry, TableRef]],
         now: dt.datetime,
         forced: frozenset[int],
+        warnings: list[str],
     ) -> list[TableDecision]:
         config = self.config
         profiling, inc = config.profiling, config.incremental
@@ -132,6 +132,7 @@ class PlanBuilder:
         early = {f.table: not_due(f, inc, now) for f in facts}
         due = [f for f in facts if early[f.table] is None]
         snapshots = self._detect(conn, due, pairs)
+        warnings += _snapshot_warnings(facts, snapshots)
         return [early[f.table] or decide(f, snapshots.get(f.table), inc, now) for f in facts]
 
     def _detect(
@@ -154,6 +155,24 @@ class PlanBuilder:
         except sa.exc.DBAPIError as exc:
             why = f"{detector.name} detector failed: {first_line(exc)}"
             return {t.table: unavailable(t.table, detector.name, why) for t in targets}
+
+
+def _snapshot_warnings(
+    facts: list[TableFacts], snapshots: dict[TableRef, TableSnapshot]
+) -> list[str]:
+    """What a detector found wrong with the config of a table (a watermark column
+    that does not exist)."""
+    found = []
+    for f in facts:
+        snapshot = snapshots.get(f.table)
+        missing = snapshot.details.get("watermark_missing") if snapshot is not None else None
+        if missing:
+            found.append(
+                f"profiling.tables[{f.entry_index}]: watermark_column '{missing}' does not "
+                f"exist in {f.table}: its change cannot be detected, so it is profiled in full "
+                "every run until the column is fixed"
+            )
+    return found
 
 
 __all__ = ["FORCED", "PlanBuilder"]

@@ -3,16 +3,23 @@
 One table's failure is recorded as a failed run and does not stop the others. Every
 figure an outcome reports comes from the stored run (``StoredRun``), so the CLI,
 events and Dagster metadata say what storage says.
+
+Faults: runs in progress carry a heartbeat (``storage.liveness``) and each batch first
+marks runs abandoned by killed processes ``failed``. When the result storage fails in
+the middle of a batch, the batch goes on: every later table is still tried, what
+could not be stored is an outcome ``failed`` with the reason, ``ProfilingFailed``
+still reaches the hooks, and ``BatchResult.storage_problems`` says it in one line.
 """
 
 import datetime as dt
-import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import sqlalchemy as sa
 
 from baselinr.catalog import TableRef
 from baselinr.config.effective import effective_sampling
@@ -25,14 +32,16 @@ from baselinr.events import ProfilingCompleted, ProfilingFailed, ProfilingStarte
 from baselinr.incremental.plan import ACTIONS, IncrementalPlan, TableDecision
 from baselinr.incremental.record import after_check, decision_events
 from baselinr.incremental.schedule import pinned_interval
+from baselinr.logs import get_logger
 from baselinr.planner import PlanBuilder
 from baselinr.profiling.profiler import TableProfile
+from baselinr.storage.liveness import Heartbeat
 from baselinr.storage.records import StoredBatch, StoredRun
 from baselinr.storage.schema import utcnow
 from baselinr.storage.writer import RunRecord
 from baselinr.strategies import ProfileWork, TableProfiler
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ class TableOutcome:
     profile: TableProfile | None = None
     drift: DriftReport | None = None  # the run judged against its baseline
     cached: StoredRun | None = None
+    # why a table failed when storage could not record it (then ``run`` is None, or
+    # the run as last stored: still ``running``)
+    failure: str | None = None
 
     @property
     def table(self) -> TableRef:
@@ -69,6 +81,8 @@ class TableOutcome:
 
     @property
     def error(self) -> str | None:
+        if self.failure is not None:
+            return self.failure
         return self.run.error if self.run is not None else None
 
     @property
@@ -136,6 +150,21 @@ class BatchResult:
     plan: IncrementalPlan
     outcomes: list[TableOutcome] = field(default_factory=list)
     stored: StoredBatch | None = None  # the batch's record in storage
+    # what the result storage could not record (empty when it never failed)
+    storage_problems: list[str] = field(default_factory=list)
+
+    def storage_summary(self) -> str | None:
+        """One line about the storage failures of this batch, or None."""
+        if not self.storage_problems:
+            return None
+        unstored = sum(1 for o in self.outcomes if o.failure is not None)
+        parts = [f"{unstored} table(s) not recorded"] if unstored else []
+        if self.stored is None:
+            parts.append("batch record not stored")
+        return (
+            f"result storage failed during the batch ({', '.join(parts) or 'bookkeeping lost'}); "
+            f"first error: {self.storage_problems[0]}"
+        )
 
     @property
     def failed(self) -> list[TableOutcome]:
@@ -213,31 +242,67 @@ class ProfileRunner:
     ) -> BatchResult:
         batch = BatchResult(batch_id or uuid.uuid4().hex, plan)
         started = utcnow()
-        _ = self.context.storage  # fail fast (and migrate once) before any thread starts
-        idle = self._record_not_run(plan) if self._incremental else {}
+        storage = self.context.storage  # fail fast (and migrate once) before any thread starts
+        self._reap_abandoned(batch)
+        idle = self._record_not_run(plan, batch) if self._incremental else {}
         profiler = TableProfiler(
             self.config, self.context, self.context.state if self._incremental else None
         )
+        heartbeat = Heartbeat(storage.engine)
 
         def work(decision: TableDecision) -> TableOutcome:
             if on_start is not None:
                 on_start(decision)
             outcome = idle.get(id(decision)) or self._run_one(
-                profiler, decision, batch.batch_id, dagster_run_id, plan.created_at
+                profiler, decision, batch, dagster_run_id, plan.created_at, heartbeat
             )
             if on_done is not None:
                 on_done(outcome)
             return outcome
 
         workers = max(1, min(self.config.profiling.max_workers, len(plan.decisions)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baselinr") as pool:
+        with (
+            heartbeat,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="baselinr") as pool,
+        ):
             batch.outcomes = list(pool.map(work, plan.decisions))
         record = batch.record(started, self.config.environment, dagster_run_id)
-        batch.stored = self.context.storage.writer.record_batch(record)
+        try:
+            batch.stored = storage.writer.record_batch(record)
+        except sa.exc.SQLAlchemyError as exc:
+            self._storage_failed(batch, "batch record", exc)
         return batch
 
+    def _storage_failed(self, batch: BatchResult, what: str, exc: BaseException) -> str:
+        problem = f"{what}: {_describe_failure(exc)}"
+        batch.storage_problems.append(problem)
+        log.info("result storage failed (%s)", problem)
+        return problem
+
+    def _reap_abandoned(self, batch: BatchResult) -> None:
+        """Runs left ``running`` by killed processes become ``failed`` (with
+        ``ProfilingFailed``), so nothing counts them as in flight any more."""
+        try:
+            reaped = self.context.storage.writer.reap_abandoned()
+        except sa.exc.SQLAlchemyError as exc:
+            self._storage_failed(batch, "marking abandoned runs", exc)
+            return
+        for run in reaped:
+            log.warning(
+                "run %s of %s was abandoned (killed?): marked failed", run.run_id, run.qualified
+            )
+            self.context.bus.emit(
+                ProfilingFailed(
+                    action=run.action,
+                    reason=run.error or "abandoned",
+                    schema_name=run.schema_name,
+                    table_name=run.table_name,
+                    run_id=run.run_id,
+                )
+            )
+
     # --- tables that do not run: state bookkeeping and events, in one go ------------------
-    def _record_not_run(self, plan: IncrementalPlan) -> dict[int, TableOutcome]:
+    def _record_not_run(self, plan: IncrementalPlan, batch: BatchResult) -> dict[int, TableOutcome]:
         """Skips and deferrals: ``last_checked_at``, interval growth and the decision go to
         the state (``last_profiled_at`` never moves); ``ProfilingSkipped`` & co. are
         emitted. Returns the outcomes, keyed by ``id(decision)``, with the stored run
@@ -254,10 +319,17 @@ class ProfileRunner:
                 else None
             )
             updated.append(after_check(decision.state, decision, adaptive, pinned, plan.created_at))
-        self.context.state.write_table_states(updated)
+        cached: dict[str, StoredRun] = {}
+        try:
+            self.context.state.write_table_states(updated)
+        except sa.exc.SQLAlchemyError as exc:
+            self._storage_failed(batch, f"state of {len(updated)} skipped table(s)", exc)
         self.context.bus.emit_many(e for d in idle for e in decision_events(d))
         last = [d.state.last_run_id for d in idle if d.state and d.state.last_run_id]
-        cached = self.context.storage.reader.runs_by_id(last)
+        try:
+            cached = self.context.storage.reader.runs_by_id(last)
+        except sa.exc.SQLAlchemyError as exc:
+            self._storage_failed(batch, "cached runs of skipped tables", exc)
         return {
             id(d): TableOutcome(
                 d,
@@ -272,34 +344,59 @@ class ProfileRunner:
         self,
         profiler: TableProfiler,
         decision: TableDecision,
-        batch_id: str,
+        batch: BatchResult,
         dagster_run_id: str | None,
         plan_time: dt.datetime,
+        heartbeat: Heartbeat,
     ) -> TableOutcome:
         if not decision.runs:
             return TableOutcome(decision, "skipped" if decision.action == "skip" else "deferred")
         sampling = self._sampling(decision)
         storage, bus = self.context.storage, self.context.bus
-        run = storage.writer.start(
-            RunRecord(
-                run_id=uuid.uuid4().hex,
-                batch_id=batch_id,
-                database_name=decision.database,
-                schema_name=decision.schema,
-                table_name=decision.table,
-                environment=self.config.environment,
-                action=decision.action,
-                started_at=utcnow(),
-                snapshot_id=decision.snapshot_id,
-                dagster_run_id=dagster_run_id,
-                sample_fraction=sampling.fraction if sampling else None,
-            )
+        record = RunRecord(
+            run_id=uuid.uuid4().hex,
+            batch_id=batch.batch_id,
+            database_name=decision.database,
+            schema_name=decision.schema,
+            table_name=decision.table,
+            environment=self.config.environment,
+            action=decision.action,
+            started_at=utcnow(),
+            snapshot_id=decision.snapshot_id,
+            dagster_run_id=dagster_run_id,
+            sample_fraction=sampling.fraction if sampling else None,
         )
         where: dict[str, Any] = {
             "schema_name": decision.schema,
             "table_name": decision.table,
-            "run_id": run.run_id,
+            "run_id": record.run_id,
         }
+        try:
+            run = storage.writer.start(record)
+        except sa.exc.SQLAlchemyError as exc:
+            problem = self._storage_failed(batch, f"start of {decision.qualified}", exc)
+            reason = f"not profiled: the result storage failed ({problem})"
+            bus.emit(
+                ProfilingFailed(action=decision.action, reason=reason, **{**where, "run_id": None})
+            )
+            return TableOutcome(decision, "failed", failure=reason)
+        heartbeat.add(run.run_id)
+        try:
+            return self._profile_one(profiler, decision, run, sampling, plan_time, batch, where)
+        finally:
+            heartbeat.remove(run.run_id)
+
+    def _profile_one(
+        self,
+        profiler: TableProfiler,
+        decision: TableDecision,
+        run: StoredRun,
+        sampling: SamplingConfig | None,
+        plan_time: dt.datetime,
+        batch: BatchResult,
+        where: dict[str, Any],
+    ) -> TableOutcome:
+        storage, bus = self.context.storage, self.context.bus
         bus.emit(ProfilingStarted(action=decision.action, **where))
         if self._incremental:
             for event in decision_events(decision, run.run_id):
@@ -307,6 +404,11 @@ class ProfileRunner:
         try:
             with self.context.connect() as conn:
                 work = profiler.run(conn, decision, run.run_id, sampling, plan_time)
+        except Exception as exc:
+            message = _describe_failure(exc)
+            log.error("profiling %s failed: %s", decision.qualified, message)
+            return self._failed(decision, run, message, batch, where)
+        try:
             run = storage.writer.complete(
                 run,
                 work.profile,
@@ -317,14 +419,15 @@ class ProfileRunner:
                 also=work.write_state,
                 as_of=work.as_of,
             )
-        except Exception as exc:
-            message = _describe_failure(exc)
-            log.error("profiling %s failed: %s", decision.qualified, message)
-            try:
-                run = storage.writer.fail(run, message)
-            finally:
-                bus.emit(ProfilingFailed(action=decision.action, reason=message, **where))
-            return TableOutcome(decision, "failed", run)
+        except sa.exc.SQLAlchemyError as exc:
+            problem = self._storage_failed(batch, f"results of {decision.qualified}", exc)
+            return self._failed(
+                decision,
+                run,
+                f"profiled, but the results could not be stored ({problem})",
+                batch,
+                where,
+            )
         bus.emit(
             ProfilingCompleted(
                 action=run.action,
@@ -338,6 +441,26 @@ class ProfileRunner:
         )
         drift = evaluate_and_notify(self.context, run.run_id, decision.snapshot_id)
         return TableOutcome(decision, "completed", run, work.profile, drift)
+
+    def _failed(
+        self,
+        decision: TableDecision,
+        run: StoredRun,
+        message: str,
+        batch: BatchResult,
+        where: dict[str, Any],
+    ) -> TableOutcome:
+        """The run stored as failed; if storage cannot take even that, the outcome
+        carries the reason and the run stays ``running`` until a later batch finds
+        it abandoned. ``ProfilingFailed`` goes to the hooks either way."""
+        try:
+            stored = self.context.storage.writer.fail(run, message)
+            outcome = TableOutcome(decision, "failed", stored)
+        except sa.exc.SQLAlchemyError as exc:
+            self._storage_failed(batch, f"failure of {decision.qualified}", exc)
+            outcome = TableOutcome(decision, "failed", run, failure=message)
+        self.context.bus.emit(ProfilingFailed(action=decision.action, reason=message, **where))
+        return outcome
 
     def _sampling(self, decision: TableDecision) -> SamplingConfig | None:
         if decision.action != "sample":

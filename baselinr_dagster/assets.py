@@ -15,11 +15,13 @@ import dagster as dg
 
 from baselinr.errors import BaselinrError
 from baselinr.incremental.plan import ACTIONS
+from baselinr.redact import redact
 from baselinr.runner import TableOutcome
 from baselinr_dagster.checks import check_results, check_specs, selected_checks
 from baselinr_dagster.layout import LayoutConfig, load_layout
 from baselinr_dagster.metadata import cached_results, materialization_metadata, table_report
 from baselinr_dagster.resource import BaselinrResource
+from baselinr_dagster.safety import redacted_errors
 from baselinr_dagster.translator import (
     SUMMARY_NAME,
     EntryAsset,
@@ -133,12 +135,13 @@ def _table_assets(
         selected = context.selected_asset_keys
         chosen = [a for a in assets if a.key in selected]
         checks_only = [a for a in assets if a.key not in selected and selected_checks(context, a)]
-        if chosen:
-            yield from _materialize(context, baselinr, config, chosen)
-        for asset in checks_only:
-            yield from check_results(
-                baselinr, asset, selected_checks(context, asset), None, context.instance
-            )
+        with redacted_errors():
+            if chosen:
+                yield from _materialize(context, baselinr, config, chosen)
+            for asset in checks_only:
+                yield from check_results(
+                    baselinr, asset, selected_checks(context, asset), None, context.instance
+                )
 
     return profile_tables
 
@@ -154,9 +157,9 @@ def _materialize(
     try:
         plan = runner.plan(entries=[a.index for a in chosen], force_full=forced)
     except BaselinrError as exc:
-        raise dg.Failure(description=f"Baselinr could not plan this run: {exc}") from None
+        raise dg.Failure(description=redact(f"Baselinr could not plan this run: {exc}")) from None
     for warning in plan.warnings:
-        context.log.warning(warning)
+        context.log.warning(redact(warning))
     context.log.info(f"plan: {plan.to_summary()}")
     result = runner.execute(plan, batch_id=context.run.run_id, dagster_run_id=context.run.run_id)
     cached = cached_results(result.outcomes, baselinr.context.storage.reader)
@@ -186,10 +189,14 @@ def _materialize(
         lines = [
             f"{a.key.to_user_string()}: {o.decision.qualified}: {o.error}" for a, o in failures
         ]
+        if result.storage_summary():
+            lines.append(str(result.storage_summary()))
         raise dg.Failure(
-            description="Baselinr failed to profile "
-            + f"{len(failures)} table(s); the other assets were materialized:\n"
-            + "\n".join(lines),
+            description=redact(
+                "Baselinr failed to profile "
+                + f"{len(failures)} table(s); the other assets were materialized:\n"
+                + "\n".join(lines)
+            ),
         )
 
 
@@ -211,7 +218,8 @@ def _summary_asset(
     def summary(
         context: dg.AssetExecutionContext, baselinr: BaselinrResource
     ) -> dg.MaterializeResult:
-        batch = baselinr.context.storage.reader.batch(context.run.run_id)
+        with redacted_errors():
+            batch = baselinr.context.storage.reader.batch(context.run.run_id)
         if batch is None:
             return dg.MaterializeResult(
                 metadata={"baselinr/tables": 0, "baselinr/note": "no table was planned in this run"}

@@ -26,12 +26,20 @@ import dagster as dg
 
 from baselinr.config.effective import drift_signature, requested_metrics
 from baselinr.connectors import describe
-from baselinr.errors import BaselinrError, WarehouseUnavailableError
+from baselinr.errors import (
+    BaselinrError,
+    StorageError,
+    StorageUnavailableError,
+    WarehouseUnavailableError,
+)
 from baselinr.incremental.plan import TableDecision
 from baselinr.planner import PlanBuilder
+from baselinr.redact import redact
+from baselinr.storage import storage_errors
 from baselinr_dagster.checks import DRIFT_CHECK, SCHEMA_CHECK
 from baselinr_dagster.layout import load_layout
 from baselinr_dagster.resource import shared_context
+from baselinr_dagster.safety import redacted_errors
 from baselinr_dagster.translator import EntryAsset, entry_assets, safe_name
 
 CURSOR_VERSION = 2
@@ -79,11 +87,17 @@ def evaluate_plan(
     shared = shared_context(config_path)
     try:
         plan = PlanBuilder(shared.config, shared).get_tables_to_run()
-        attempts = shared.storage.reader.latest_attempts(ATTEMPT_WINDOW)
+        storage = shared.storage
+        with storage_errors(storage.engine):
+            attempts = storage.reader.latest_attempts(ATTEMPT_WINDOW)
+    except StorageUnavailableError as exc:
+        return dg.SkipReason(redact(f"Baselinr result storage unavailable: {exc}"))
+    except StorageError as exc:  # a newer or damaged schema: the cursor does not move
+        return dg.SkipReason(redact(f"Baselinr result storage unusable: {exc}"))
     except WarehouseUnavailableError as exc:
-        return dg.SkipReason(f"Baselinr source unreachable ({_source(shared)}): {exc}")
+        return dg.SkipReason(redact(f"Baselinr source unreachable ({_source(shared)}): {exc}"))
     except BaselinrError as exc:
-        return dg.SkipReason(f"Baselinr could not plan ({_source(shared)}): {exc}")
+        return dg.SkipReason(redact(f"Baselinr could not plan ({_source(shared)}): {exc}"))
 
     by_entry: dict[int, list[TableDecision]] = defaultdict(list)
     for decision in plan.decisions:
@@ -206,6 +220,7 @@ def baselinr_plan_sensor(
         "warehouse metadata) and requests runs for those assets only.",
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        return evaluate_plan(context, path, asset_prefix)
+        with redacted_errors(as_failure=False):
+            return evaluate_plan(context, path, asset_prefix)
 
     return _sensor

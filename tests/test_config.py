@@ -250,8 +250,6 @@ def test_override_of_a_missing_list_item_is_an_error(tmp_path: Path) -> None:
         ("postgres://u@h/db", "postgres"),
         ("sqlite:///relative/warehouse.db", "sqlite"),
         ("duckdb:///w.duckdb", "duckdb"),
-        ("snowflake://u:p@account/db", "snowflake"),
-        ("bigquery://project/dataset", "bigquery"),
     ],
 )
 def test_source_url_infers_the_type(tmp_path: Path, url: str, kind: str) -> None:
@@ -266,6 +264,26 @@ def test_source_url_infers_the_type(tmp_path: Path, url: str, kind: str) -> None
     assert build_url(config.storage.connection).database == str(tmp_path / "s.db")
     if kind == "postgres":  # we ship psycopg2; SQLAlchemy 2.1 would pick psycopg 3
         assert build_url(config.source).drivername == "postgresql+psycopg2"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{url: 'snowflake://u:Sn0w-Pa55@account/db'}",
+        "{type: snowflake, account: a, database: d, password: Sn0w-Pa55}",
+        "{url: 'bigquery://project/dataset'}",
+        "{type: bigquery, project: p, dataset: d}",
+    ],
+)
+def test_snowflake_and_bigquery_sources_are_refused_at_load(tmp_path: Path, source: str) -> None:
+    """Their change detection is SQL only; profiling them would fail mid-run
+    (``NotImplementedError`` in sampling and quantiles), so the config says so first."""
+    path = write(
+        tmp_path, f"source: {source}\nstorage: {{connection: {{url: 'sqlite:///s.db'}}}}\n"
+    )
+    message = error_of(path, {})
+    assert "source: type '" in message and "not supported as a source yet" in message
+    assert "use postgres, sqlite or duckdb" in message and "Sn0w-Pa55" not in message
 
 
 def test_relative_paths_are_relative_to_the_config_file(

@@ -2,18 +2,12 @@
 failures injected by database triggers, and a profiling process killed mid-run."""
 
 import multiprocessing
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -231,75 +225,3 @@ def test_completed_runs_always_have_their_results(
             )
         ).all()
     assert stamps and all(p == f and p.tzinfo is not None for p, f in stamps)
-
-
-# --- a killed process ----------------------------------------------------------------------
-
-
-def _write_config(path: Path, source: dict[str, Any], storage_url: str, tables: list[Any]) -> Path:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "source": source,
-                "storage": {"connection": {"url": storage_url}},
-                "profiling": {"max_workers": 2, "tables": tables},
-            }
-        )
-    )
-    return path
-
-
-@pytest.mark.postgres
-def test_a_killed_profile_never_leaves_a_completed_run_without_results(
-    pg_engine: sa.Engine, tmp_path: Path
-) -> None:
-    """SIGKILL a `baselinr profile` process at random moments: whatever it had done,
-    storage holds only running/failed runs without results and completed runs with
-    all of theirs."""
-    with pg_engine.begin() as conn:
-        for k in range(8):
-            conn.execute(
-                sa.text(
-                    f"CREATE VIEW v{k} AS SELECT g AS n, g * 0.5 AS x FROM generate_series(1, 30) g "
-                    "WHERE pg_sleep(0.002) IS NOT NULL"
-                )
-            )
-    storage_url = f"sqlite:///{tmp_path / 'storage.db'}"
-    config = _write_config(
-        tmp_path / "baselinr.yml", source_block(pg_engine), storage_url, [{"pattern": "v*"}]
-    )
-    storage_engine = sa.create_engine(storage_url)
-    seen_running = seen_completed = 0
-    try:
-        for delay in (0.0, 0.3, 0.8, 1.5):
-            process = subprocess.Popen(
-                [sys.executable, "-m", "baselinr.cli", "profile", "-c", str(config), "--json"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 60
-            # wait until it has started writing, then kill it at a random moment
-            while time.monotonic() < deadline and process.poll() is None:
-                if Path(storage_url.removeprefix("sqlite:///")).exists():
-                    try:
-                        status, _ = _counts(storage_engine)
-                    except sa.exc.OperationalError:
-                        status = {}
-                    if status:
-                        break
-                time.sleep(0.02)
-            time.sleep(delay)
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-            status, per_run = _counts(storage_engine)
-            for run_id, state in status.items():
-                if state == "completed":
-                    # two columns, ten default metrics each
-                    assert per_run.get(run_id) == 2 * 10, (run_id, per_run.get(run_id))
-                else:
-                    assert run_id not in per_run, (run_id, state)
-            seen_running += sum(1 for s in status.values() if s == "running")
-            seen_completed += sum(1 for s in status.values() if s == "completed")
-    finally:
-        storage_engine.dispose()
-    assert seen_running > 0 and seen_completed > 0  # kills landed mid-run, between runs

@@ -84,8 +84,23 @@ class WebhookHookConfig(_HookBase):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
+        # the URL itself never appears in a message: chat webhooks carry secrets in it
+        import urllib.parse
+
         if not value.startswith(("http://", "https://")):
             raise ValueError("webhook url must start with http:// or https://")
+        if any(ch.isspace() or not ch.isprintable() for ch in value):
+            raise ValueError("webhook url contains spaces or control characters")
+        try:
+            parts = urllib.parse.urlsplit(value)
+            if parts.port == 0:  # raises ValueError for a port that is not a number
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                "webhook url is not a valid URL (its port must be a number from 1 to 65535)"
+            ) from None
+        if not parts.hostname:
+            raise ValueError("webhook url has no host name")
         return value
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from baselinr.config.models import BaselinrConfig
 from baselinr.errors import ConfigError
-from baselinr.redact import redact, register_secrets
+from baselinr.redact import redact, register_secrets, url_secrets
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _OVERRIDE_PREFIX = "BASELINR_"
@@ -30,13 +30,21 @@ def load_config(
     """Load and validate a config file. Raises ``ConfigError`` with a readable message."""
     env = os.environ if env is None else env
     file = Path(path).expanduser()
+    return parse_config(_read(file), file, env)
+
+
+def _read(file: Path) -> str:
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {file}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read config file {file}: not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise ConfigError(f"cannot read config file {file}: {exc}") from None
-    return parse_config(text, file, env)
 
 
 def load_without_secrets(path: str | os.PathLike[str], model: type[M]) -> M:
@@ -45,13 +53,7 @@ def load_without_secrets(path: str | os.PathLike[str], model: type[M]) -> M:
     missing ``${VAR}`` becomes an empty string here, so a process without warehouse
     secrets still loads; runs use ``load_config`` and fail clearly if it is unset."""
     file = Path(path).expanduser()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc}") from None
-    return parse_config(text, file, _Lenient(os.environ), model=model)
+    return parse_config(_read(file), file, _Lenient(os.environ), model=model)
 
 
 class _Lenient(dict[str, str]):
@@ -86,6 +88,7 @@ def parse_config(
     try:
         data = _interpolate(raw, env, ())
         _apply_overrides(data, env)
+        _no_nul(data, ())
         _resolve_paths(data, file.resolve().parent)
         config = model.model_validate(data)
     except ConfigError as exc:
@@ -104,8 +107,13 @@ def parse_config(
 
 # --- never a password in a message ---------------------------------------------------------
 
-_URL_PASSWORD = re.compile(r"://[^/:@\s]*:([^@\s]+)@")
-_QUERY_PASSWORD = re.compile(r"[?&](?:password|passwd|pwd)=([^&#\s]+)", re.IGNORECASE)
+# keys whose string values are secrets wherever they appear (connection fields,
+# connect_args, webhook headers)
+_SECRET_KEY = re.compile(
+    r"(?:.*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|credential|authorization|cookie).*)",
+    re.IGNORECASE,
+)
 
 
 def _secrets(node: Any, found: set[str], seen: set[int], depth: int = 0) -> None:
@@ -114,20 +122,30 @@ def _secrets(node: Any, found: set[str], seen: set[int], depth: int = 0) -> None
     if isinstance(node, dict):
         seen.add(id(node))
         for key, value in node.items():
-            if isinstance(value, str) and str(key).lower() in ("password", "url"):
-                if str(key).lower() == "password":
+            if isinstance(value, str):
+                if _SECRET_KEY.fullmatch(str(key)) and not str(key).endswith("_path"):
                     found.add(value)
-                found.update(m.group(1) for m in _URL_PASSWORD.finditer(value))
-                found.update(m.group(1) for m in _QUERY_PASSWORD.finditer(value))
+                found.update(_text_secrets(value))
+            elif isinstance(value, dict) and str(key).lower() == "headers":
+                found.update(v for v in value.values() if isinstance(v, str))
             _secrets(value, found, seen, depth + 1)
     elif isinstance(node, list):
         seen.add(id(node))
         for value in node:
+            if isinstance(value, str):
+                found.update(_text_secrets(value))
             _secrets(value, found, seen, depth + 1)
 
 
+def _text_secrets(value: str) -> set[str]:
+    """Credentials inside a value that holds a URL (``url:``, a URL pasted into
+    ``host:``, a webhook URL with ``user:pass@``)."""
+    return url_secrets(value) if "://" in value else set()
+
+
 def _found_secrets(documents: list[Any]) -> set[str]:
-    """The passwords in config documents: ``password`` keys, passwords in URLs."""
+    """The secrets in config documents: values of credential keys and header values,
+    and the credentials of every URL."""
     found: set[str] = set()
     seen: set[int] = set()
     for document in documents:
@@ -136,8 +154,9 @@ def _found_secrets(documents: list[Any]) -> set[str]:
 
 
 def _redact(message: str, documents: list[Any]) -> str:
-    """Whatever a validator echoes (a bad value, a URL, an unknown name), the
-    passwords in the document (``password`` keys, passwords in URLs) become ***."""
+    """Whatever a validator echoes (a bad value, a URL, an unknown name), the secrets
+    of the document become *** (masked here only: a config that failed to load
+    registers nothing for the rest of the process)."""
     for secret in sorted(_found_secrets(documents), key=len, reverse=True):
         if len(secret) >= 3:
             message = message.replace(secret, "***")
@@ -195,6 +214,22 @@ def _interpolate(
         raise ConfigError(f"{dotted(loc)}: environment variable {name} is not set")
 
     return _VAR.sub(substitute, value)
+
+
+def _no_nul(value: Any, loc: tuple[Any, ...]) -> None:
+    """NUL cannot reach a driver, a file name or an identifier: refuse it here, with
+    the key that holds it."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ConfigError(f"{dotted(loc)}: contains a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                raise ConfigError(f"{dotted(loc)}: a key contains a NUL character")
+            _no_nul(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_nul(item, (*loc, i))
 
 
 # --- BASELINR_SECTION__KEY ------------------------------------------------------------

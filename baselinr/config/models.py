@@ -18,6 +18,7 @@ from pydantic import (
 from baselinr.config.base import StrictModel
 from baselinr.config.drift import DriftDetectionConfig
 from baselinr.config.hooks import HooksConfig
+from baselinr.patterns import PatternError, compile_pattern
 from baselinr.profiling.metrics import DEFAULT_METRICS, METRICS
 
 SourceType = Literal["sqlite", "postgres", "duckdb", "snowflake", "bigquery"]
@@ -49,6 +50,19 @@ class ConnectionConfig(StrictModel):
     def _parsable(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             _url_scheme(value.get_secret_value())
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        # never echo the value: a URL pasted here carries its password
+        if value is not None and (
+            "://" in value or "@" in value or "/" in value or any(c.isspace() for c in value)
+        ):
+            raise ValueError(
+                "'host' must be a host name or address; it looks like a URL "
+                "(put a whole connection URL under 'url' instead)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -98,11 +112,25 @@ def infer_type_from_url(url: str) -> SourceType:
     return aliases[scheme]
 
 
+# Change detection SQL exists for these (``incremental/detectors``), but profiling them
+# (sampling, quantiles, their SQLAlchemy dialects) is not implemented or tested.
+UNSUPPORTED_SOURCES = ("snowflake", "bigquery")
+
+
 class StorageConfig(StrictModel):
     """Where runs, results, events and incremental state are kept."""
 
     connection: ConnectionConfig
     create_tables: bool = True
+
+    @field_validator("connection")
+    @classmethod
+    def _storage_engine(cls, value: ConnectionConfig) -> ConnectionConfig:
+        if value.type in UNSUPPORTED_SOURCES:
+            raise ValueError(
+                f"'{value.type}' cannot hold Baselinr's results; use sqlite or postgres"
+            )
+        return value
 
 
 class PartitionConfig(StrictModel):
@@ -175,13 +203,17 @@ class TableEntry(StrictModel):
             )
         if self.select_schema and not self.schema_:
             raise ValueError("'select_schema: true' needs 'schema'")
-        if self.pattern_type == "regex" and self.pattern:
-            import re
-
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"'pattern' is not a valid regex: {exc}") from None
+        for key, patterns in (
+            ("pattern", [self.pattern]),
+            ("exclude_patterns", self.exclude_patterns),
+        ):
+            for pattern in patterns:
+                if pattern is None:
+                    continue
+                try:
+                    compile_pattern(pattern, self.pattern_type)
+                except PatternError as exc:
+                    raise ValueError(f"'{key}' is not a valid {self.pattern_type}: {exc}") from None
         return self
 
     @property
@@ -302,6 +334,17 @@ class BaselinrConfig(StrictModel):
 
     # Set by the loader: the file this config came from (None when built in code).
     _path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("source")
+    @classmethod
+    def _profilable(cls, value: ConnectionConfig) -> ConnectionConfig:
+        if value.type in UNSUPPORTED_SOURCES:
+            raise ValueError(
+                f"type '{value.type}' is not supported as a source yet: its change-detection SQL "
+                "is generated and unit-tested, but profiling it (sampling, quantiles) is not "
+                "implemented; use postgres, sqlite or duckdb"
+            )
+        return value
 
     @property
     def path(self) -> Path | None:

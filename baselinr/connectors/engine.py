@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from baselinr.config.models import ConnectionConfig
-from baselinr.errors import ConfigError, WarehouseUnavailableError
+from baselinr.errors import BaselinrError, ConfigError, WarehouseUnavailableError
+from baselinr.redact import redact
 
 _DRIVERS = {
     "postgres": "postgresql+psycopg2",
@@ -54,8 +55,8 @@ def build_url(cfg: ConnectionConfig) -> sa.URL:
 
 
 def describe(url: sa.URL) -> str:
-    """A URL safe to print: the password is never shown."""
-    return url.render_as_string(hide_password=True)
+    """A URL safe to print: no password, neither in the userinfo nor in the query."""
+    return redact(url.render_as_string(hide_password=True))
 
 
 def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool = False) -> Engine:
@@ -98,12 +99,16 @@ def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool
 
 
 @contextmanager
-def connect(engine: Engine, what: str = "warehouse") -> Iterator[Connection]:
-    """A connection; failure to connect becomes ``WarehouseUnavailableError``."""
+def connect(
+    engine: Engine,
+    what: str = "warehouse",
+    error: type[BaselinrError] = WarehouseUnavailableError,
+) -> Iterator[Connection]:
+    """A connection; failure to connect becomes ``error`` (the warehouse's by default)."""
     try:
         conn = engine.connect()
     except sa.exc.DBAPIError as exc:
-        raise WarehouseUnavailableError(
+        raise error(
             f"cannot connect to the {what} at {describe(engine.url)}: {first_line(exc)}"
         ) from None
     with conn:

@@ -2,16 +2,16 @@
 ``SchemaChangeDetected``). Drift detection never turns a completed profile into a
 failed one: a problem here is logged and the run keeps its results."""
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from baselinr.drift.report import DriftReport
 from baselinr.events.types import DataDriftDetected, Event, SchemaChangeDetected
+from baselinr.logs import get_logger
 
 if TYPE_CHECKING:
     from baselinr.context import BaselinrContext
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def drift_events(report: DriftReport, snapshot_id: str | None = None) -> list[Event]:
@@ -67,8 +67,15 @@ def evaluate_and_notify(
         return None
     try:
         report = context.drift.detect(run_id)
-    except Exception:
-        log.exception("drift detection for run %s failed; the profile is kept", run_id)
+    except Exception as exc:
+        # one line (a storage outage is not a bug); the traceback at debug level
+        log.warning(
+            "drift detection for run %s failed; the profile is kept (%s: %s)",
+            run_id,
+            type(exc).__name__,
+            str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+        )
+        log.debug("drift detection failure", exc_info=True)
         return None
     for event in drift_events(report, snapshot_id):
         context.bus.emit(event)

@@ -1,12 +1,12 @@
 """A small synchronous event bus. A failing hook is logged and never fatal."""
 
-import logging
 from collections.abc import Iterable
 from typing import Protocol
 
 from baselinr.events.types import Event
+from baselinr.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Hook(Protocol):

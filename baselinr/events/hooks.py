@@ -3,23 +3,27 @@
 The ``webhook`` hook lives in ``webhook.py``."""
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr.catalog import TableRef
+from baselinr.connectors.engine import first_line
 from baselinr.drift.severity import at_least
 from baselinr.events.types import Event
+from baselinr.logs import get_logger
 from baselinr.storage.schema import events
 
-log = logging.getLogger("baselinr.events")
+log = get_logger("baselinr.events")
 
 
 def describe(event: Event) -> str:
     """One line for people: what happened, where, how bad."""
     data: dict[str, Any] = event.to_dict()
-    where = TableRef(event.schema_name, event.table_name or "").qualified
+    where = TableRef(data.get("schema_name"), data.get("table_name") or "").qualified
     severity = data.get("severity")
     reason = data.get("reason") or ""
     if event.event_type == "DataDriftDetected":
@@ -40,20 +44,70 @@ class LoggingHook:
 
 
 class SQLHook:
-    """Stores every event in ``baselinr_events`` of the result storage."""
+    """Stores every event in ``baselinr_events`` of the result storage.
 
-    def __init__(self, engine: Engine) -> None:
+    When storage is unavailable, events are kept (up to ``max_pending``) and written
+    with the next event that gets through, or at ``close``; one warning says so,
+    instead of one per event, and nothing is raised at the profile."""
+
+    def __init__(self, engine: Engine, max_pending: int = 10_000) -> None:
         self.engine = engine
+        self.max_pending = max_pending
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.dropped = 0
 
     def handle(self, event: Event) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(events.insert().values(**event.to_row()))
+        self.handle_many([event])
 
     def handle_many(self, batch: Sequence[Event]) -> None:
         """A batch in one transaction (e.g. the skip events of a whole plan)."""
-        if batch:
+        rows = [e.to_row() for e in batch]
+        with self._lock:
+            self._write(self._pending + rows)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._write(self._pending)
+            if self._pending:
+                log.warning(
+                    "%d event(s) could not be stored in baselinr_events (storage unavailable)",
+                    len(self._pending) + self.dropped,
+                )
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        delayed = len(self._pending)
+        try:
+            self._insert(rows)
+        except sa.exc.SQLAlchemyError as exc:
+            if not self._pending:
+                log.info(
+                    "events not stored, kept to retry (storage unavailable: %s)", first_line(exc)
+                )
+            keep = rows[-self.max_pending :]
+            self.dropped += len(rows) - len(keep)
+            self._pending = keep
+            return
+        self._pending = []
+        if delayed:
+            log.info("%d delayed event(s) stored", delayed)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        try:
             with self.engine.begin() as conn:
-                conn.execute(events.insert(), [e.to_row() for e in batch])
+                conn.execute(events.insert(), rows)
+        except sa.exc.IntegrityError:
+            # a retried batch whose first attempt was committed after all: one by one,
+            # skipping the events already there
+            for row in rows:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(events.insert(), [row])
+                except sa.exc.IntegrityError:
+                    continue
 
 
 class FilteredHook:

@@ -1,5 +1,6 @@
 """Typed events. Fields named like ``baselinr_events`` columns are stored in them;
-any other field goes to the ``payload`` JSON."""
+any other field goes to the ``payload`` JSON. Every text an event hands out is
+redacted (``to_dict``)."""
 
 import datetime as dt
 import uuid
@@ -7,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from baselinr import jsonutil
+from baselinr.redact import redact_data
 from baselinr.storage.schema import events as events_table
 
 # Fields stored in their own baselinr_events column; the rest goes to ``payload``.
@@ -28,7 +30,9 @@ class Event:
     created_at: dt.datetime = field(default_factory=_now)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The event's fields, every text redacted: storage rows, webhook bodies and
+        log lines are all made from this."""
+        data: dict[str, Any] = redact_data(asdict(self))
         data["event_type"] = self.event_type
         return data
 

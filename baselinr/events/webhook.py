@@ -11,10 +11,11 @@ the endpoint; at shutdown the wait is bounded.
 """
 
 import atexit
+import base64
 import contextlib
 import datetime as dt
+import http.client
 import json
-import logging
 import math
 import queue
 import threading
@@ -27,8 +28,9 @@ from typing import Any
 
 from baselinr.events.hooks import describe
 from baselinr.events.types import Event
+from baselinr.logs import get_logger
 
-log = logging.getLogger("baselinr.events.webhook")
+log = get_logger("baselinr.events.webhook")
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -57,9 +59,31 @@ def webhook_body(event: Event) -> dict[str, Any]:
 
 
 def redacted(url: str) -> str:
-    """The URL without path and query: chat webhook URLs carry their secret there."""
+    """The URL without credentials, path and query: chat webhook URLs carry their
+    secret there."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(invalid webhook URL)"
+    return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}/..."
+
+
+def split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``https://user:pw@host/x`` -> (``https://host/x``, a Basic ``Authorization``
+    header): urllib cannot send userinfo itself."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/..."
+    if parts.username is None and parts.password is None:
+        return url, {}
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    plain = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return plain, {"Authorization": f"Basic {token}"}
 
 
 class WebhookHook:
@@ -75,7 +99,13 @@ class WebhookHook:
         max_queue: int = 1000,
     ) -> None:
         self.url = url
-        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        self._target, basic = split_credentials(url)
+        given = {k.lower() for k in headers or {}}
+        self.headers = {
+            "Content-Type": "application/json",
+            **({} if "authorization" in given else basic),
+            **(headers or {}),
+        }
         self.timeout = timeout_seconds
         self.retries = retries
         self.backoff = backoff_seconds
@@ -149,7 +179,16 @@ class WebhookHook:
             if self._out_of_time():
                 self.failed += 1
                 continue
-            self._deliver(body)
+            try:
+                self._deliver(body)
+            except Exception as exc:  # the thread must outlive any endpoint
+                self.failed += 1
+                log.warning(
+                    "webhook %s: %s not delivered: %s",
+                    redacted(self.url),
+                    body.get("event_type"),
+                    type(exc).__name__,
+                )
 
     def _out_of_time(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
@@ -171,7 +210,7 @@ class WebhookHook:
                 break
             tried += 1
             self.attempts += 1
-            request = urllib.request.Request(self.url, data=data, headers=self.headers)
+            request = urllib.request.Request(self._target, data=data, headers=self.headers)
             try:
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     response.read(1024)
@@ -181,9 +220,15 @@ class WebhookHook:
                 problem = f"HTTP {exc.code}"
                 if exc.code not in _RETRYABLE_STATUS:
                     break
+            except http.client.HTTPException as exc:
+                # not HTTP at all (a wrong port, a proxy's garbage); never echo its bytes
+                problem = f"invalid HTTP response ({type(exc).__name__})"
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 problem = f"{type(reason).__name__}: {reason}"
+            except ValueError as exc:  # a URL urllib cannot use
+                problem = f"{type(exc).__name__}: unusable URL"
+                break
             if attempt + 1 < attempts:
                 delay = min(self.backoff * (2**attempt), self._remaining())
                 if delay > 0:

@@ -210,8 +210,15 @@ class ProfileQuery:
             stmt = stmt.group_by(self.col(self.request.group_by))
         return stmt
 
-    def _chunked(self, items: list[ColumnElement[Any]]) -> list[Select[Any]]:
-        chunks = [items[i : i + MAX_SELECT_ITEMS] for i in range(0, len(items), MAX_SELECT_ITEMS)]
+    def _chunked(self, groups: list[list[ColumnElement[Any]]]) -> list[Select[Any]]:
+        """One statement per run of whole groups (a group: one column's items) that
+        fits ``MAX_SELECT_ITEMS``: a column's items are never split across statements,
+        because each is read back from one row."""
+        chunks: list[list[ColumnElement[Any]]] = []
+        for group in groups:
+            if not chunks or (chunks[-1] and len(chunks[-1]) + len(group) > MAX_SELECT_ITEMS):
+                chunks.append([])
+            chunks[-1].extend(group)
         return [self._select(chunk) for chunk in chunks or [[]]]
 
     def _serial_items(
@@ -231,11 +238,12 @@ class ProfileQuery:
     # --- statement 1: aggregates ------------------------------------------------------
     def aggregate_statements(self) -> list[Select[Any]]:
         d = self.dialect
-        items: list[ColumnElement[Any]] = [sa.func.count().label("rows")]
+        groups: list[list[ColumnElement[Any]]] = [[sa.func.count().label("rows")]]
         for i, column in enumerate(self.request.columns):
             need = self.needs[column.name]
             col, v = self.col(column.name), self.value(column)
-            items.append(sa.func.count(col).label(f"c{i}_non_null"))
+            items: list[ColumnElement[Any]] = [sa.func.count(col).label(f"c{i}_non_null")]
+            groups.append(items)
             if not d.separate_serial_pass:
                 items += self._serial_items(i, column)
             elif "distinct" in need and column.category == BOOLEAN:
@@ -258,7 +266,7 @@ class ProfileQuery:
                 items.append(sa.func.min(length).label(f"c{i}_len_min"))
                 items.append(sa.func.max(length).label(f"c{i}_len_max"))
                 items.append(d.sum(length).label(f"c{i}_len_sum"))
-        return self._chunked(items)
+        return self._chunked(groups)
 
     # --- statement 2: distribution ------------------------------------------------------
     def distribution_statements(
@@ -274,8 +282,10 @@ class ProfileQuery:
         columns (column -> smallest value). Columns in ``all_finite`` held no NaN or
         infinity in statement 1."""
         d = self.dialect
-        items: list[ColumnElement[Any]] = []
+        groups: list[list[ColumnElement[Any]]] = []
         for i, column in enumerate(self.request.columns):
+            items: list[ColumnElement[Any]] = []
+            groups.append(items)
             if bitmaps and column.name in bitmaps:
                 bits = d.distinct_bitmap(self.col(column.name), bitmaps[column.name])
                 if bits is not None:
@@ -292,7 +302,8 @@ class ProfileQuery:
                 items += d.second_moment_aggregates(
                     v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
                 )
-        return self._chunked(items) if items else []
+        groups = [g for g in groups if g]
+        return self._chunked(groups) if groups else []
 
     def needs_distribution_pass(self) -> bool:
         return any(
@@ -324,10 +335,12 @@ class ProfileQuery:
         statements already (all null, one value, a bitmap)."""
         if not self.dialect.separate_serial_pass:
             return []
-        items: list[ColumnElement[Any]] = []
-        for i, column in enumerate(self.request.columns):
-            items += self._serial_items(i, column, distinct=i not in known_distinct)
-        return self._chunked(items) if items else []
+        groups = [
+            self._serial_items(i, column, distinct=i not in known_distinct)
+            for i, column in enumerate(self.request.columns)
+        ]
+        groups = [g for g in groups if g]
+        return self._chunked(groups) if groups else []
 
     # --- statement 4: values -------------------------------------------------------------
     def top_values_statement(self) -> Select[Any] | None:

@@ -10,17 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
+from baselinr.storage.liveness import STALE_AFTER
 from baselinr.storage.records import RunResults, StoredBatch, StoredRun
 from baselinr.storage.schema import batches, results, runs, utcnow
 
-# A run still 'running' after this long was killed, not in flight.
-IN_FLIGHT_WINDOW = dt.timedelta(hours=1)
-
 
 def in_flight(run: StoredRun, now: dt.datetime | None = None) -> bool:
-    """Whether a run is being profiled right now (not finished, not abandoned)."""
-    now = now or utcnow()
-    return run.status == "running" and now - run.started_at <= IN_FLIGHT_WINDOW
+    """Whether a run is being profiled right now (not finished, not abandoned): its
+    heartbeat is fresh and its process, if on this machine, exists."""
+    return run.live(now)
 
 
 class ResultReader:
@@ -172,17 +170,12 @@ class ResultReader:
         self, within: dt.timedelta
     ) -> dict[tuple[str | None, str], tuple[str, bool]]:
         """(schema, table) -> (start time of its latest run within ``within``, whether
-        a run is in flight now). One grouped query over recent runs only, so its cost
-        does not grow with the history."""
+        a run is in flight now: running with a fresh heartbeat). One grouped query over
+        recent runs only, so its cost does not grow with the history."""
         now = utcnow()
+        beat = sa.func.coalesce(runs.c.heartbeat_at, runs.c.started_at)
         in_flight = sa.func.max(
-            sa.case(
-                (
-                    sa.and_(runs.c.status == "running", runs.c.started_at > now - IN_FLIGHT_WINDOW),
-                    1,
-                ),
-                else_=0,
-            )
+            sa.case((sa.and_(runs.c.status == "running", beat > now - STALE_AFTER), 1), else_=0)
         )
         stmt = (
             sa.select(

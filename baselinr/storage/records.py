@@ -13,6 +13,8 @@ from typing import Any
 
 from baselinr import jsonutil
 from baselinr.catalog import TableRef
+from baselinr.redact import redact_data
+from baselinr.storage.liveness import is_live
 
 
 def was_sampled(action: str, sample_fraction: float | None) -> bool:
@@ -42,6 +44,8 @@ class StoredRun:
     error: str | None = None
     sample_fraction: float | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    heartbeat_at: dt.datetime | None = None  # refreshed while it is profiled
+    owner: str | None = None  # the process profiling it (``liveness.process_owner``)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> "StoredRun":
@@ -60,6 +64,10 @@ class StoredRun:
     @property
     def completed(self) -> bool:
         return self.status == "completed"
+
+    def live(self, now: dt.datetime | None = None) -> bool:
+        """Running and really being profiled (``storage.liveness``)."""
+        return is_live(self.status, self.started_at, self.heartbeat_at, self.owner, now)
 
     @property
     def sampled(self) -> bool:
@@ -130,7 +138,7 @@ class StoredBatch:
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["counts"] = jsonutil.dumps(dict(self.counts))
-        row["decisions"] = jsonutil.dumps([dict(d) for d in self.decisions])
+        row["decisions"] = jsonutil.dumps(redact_data([dict(d) for d in self.decisions]))
         return row
 
     @classmethod

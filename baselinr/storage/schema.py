@@ -67,8 +67,13 @@ runs = sa.Table(
     # beyond the contract: how the run was made
     sa.Column("sample_fraction", sa.Double()),
     sa.Column("metadata", sa.Text()),
+    # liveness (migration 0004): refreshed while the run is profiled; the process
+    # (host, pid namespace, pid) that profiles it
+    sa.Column("heartbeat_at", UTCDateTime()),
+    sa.Column("owner", sa.String(255)),
     sa.Index("ix_baselinr_runs_table", "schema_name", "table_name", "started_at"),
     sa.Index("ix_baselinr_runs_batch", "batch_id"),
+    sa.Index("ix_baselinr_runs_status", "status"),
 )
 
 results = sa.Table(

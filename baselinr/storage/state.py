@@ -7,11 +7,12 @@ so that they join the transaction that stores a run's results (``RunWriter.compl
 """
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -20,6 +21,8 @@ from baselinr import jsonutil
 from baselinr.catalog import TableRef
 from baselinr.connectors import dialect_for
 from baselinr.profiling.state import ColumnState
+from baselinr.redact import redact
+from baselinr.storage.failures import storage_errors
 from baselinr.storage.schema import partition_state, table_state
 
 DEFAULT_TABLE = table_state.name
@@ -59,6 +62,7 @@ class TableState:
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["schema_name"] = _schema_key(self.schema_name)
+        row["decision_reason"] = redact(self.decision_reason) if self.decision_reason else None
         row["metadata"] = jsonutil.dumps(dict(self.metadata), sort_keys=True)
         return row
 
@@ -90,6 +94,20 @@ def state_table(name: str = DEFAULT_TABLE) -> sa.Table:
     return sa.Table(name, sa.MetaData(), *[c._copy() for c in table_state.columns])
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _read(method: F) -> F:
+    """A read whose SQL errors are ``StorageError`` s naming the storage."""
+
+    @functools.wraps(method)
+    def wrapper(self: "StateStore", *args: Any, **kwargs: Any) -> Any:
+        with storage_errors(self.engine):
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
 class StateStore:
     def __init__(self, engine: Engine, table_name: str = DEFAULT_TABLE) -> None:
         self.engine = engine
@@ -97,24 +115,35 @@ class StateStore:
         self.partitions_table = partition_state
 
     def ensure_table(self) -> None:
-        """Create a renamed state table (``metadata_table``) if it is missing; the
-        default one comes with the storage migrations."""
+        """Create a renamed state table (``metadata_table``) if it is missing and check
+        its columns; the default one comes with the storage migrations."""
         if self.table is not table_state:
-            self.table.create(self.engine, checkfirst=True)
+            from baselinr.storage.migrate import verify
+
+            with storage_errors(self.engine):
+                self.table.create(self.engine, checkfirst=True)
+                verify(self.engine, [self.table])
+
+    def exists(self) -> bool:
+        with storage_errors(self.engine):
+            return sa.inspect(self.engine).has_table(self.table.name)
 
     # --- reads --------------------------------------------------------------------------
+    @_read
     def table_states(self, database: str) -> dict[TableRef, TableState]:
         t = self.table
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t).where(t.c.database_name == database)).mappings()
             return {s.table: s for s in map(_table_state, rows)}
 
+    @_read
     def table_state(self, database: str, table: TableRef) -> TableState | None:
         stmt = sa.select(self.table).where(*_same_table(self.table, database, table))
         with self.engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
         return _table_state(row) if row else None
 
+    @_read
     def partition_fingerprints(self, database: str) -> dict[TableRef, dict[str, PartitionRecord]]:
         """Every stored partition of the database, without the (large) aggregates."""
         p = self.partitions_table
@@ -136,6 +165,7 @@ class StateStore:
                 out[ref][row["partition_id"]] = _partition(row, with_states=False)
         return dict(out)
 
+    @_read
     def partitions(self, database: str, table: TableRef) -> dict[str, PartitionRecord]:
         """The stored partitions of one table, with their column aggregates."""
         p = self.partitions_table
@@ -206,6 +236,27 @@ class StateStore:
 
     def clear_partitions(self, conn: Connection, database: str, table: TableRef) -> None:
         self.write_partitions(conn, database, table, [], replace_all=True)
+
+
+class EmptyStateStore(StateStore):
+    """The state of a storage that does not exist yet: nothing. What read-only
+    commands (``plan``) plan from on a fresh config, so that they create nothing."""
+
+    def __init__(self, table_name: str = DEFAULT_TABLE) -> None:
+        self.table = state_table(table_name)
+        self.partitions_table = partition_state
+
+    def table_states(self, database: str) -> dict[TableRef, TableState]:
+        return {}
+
+    def table_state(self, database: str, table: TableRef) -> TableState | None:
+        return None
+
+    def partition_fingerprints(self, database: str) -> dict[TableRef, dict[str, PartitionRecord]]:
+        return {}
+
+    def partitions(self, database: str, table: TableRef) -> dict[str, PartitionRecord]:
+        return {}
 
 
 def _same_table(t: sa.Table, database: str, table: TableRef) -> list[sa.ColumnElement[bool]]:

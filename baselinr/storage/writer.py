@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from baselinr import jsonutil
 from baselinr.profiling.profiler import TableProfile
+from baselinr.redact import redact, redact_data
+from baselinr.storage.liveness import process_owner
 from baselinr.storage.records import StoredBatch, StoredRun
 from baselinr.storage.schema import batches, results, runs, utcnow
 
@@ -88,10 +90,42 @@ class RunWriter:
         self.engine = engine
 
     def start(self, record: RunRecord) -> StoredRun:
-        run = StoredRun(status="running", **dataclasses.asdict(record))
+        run = StoredRun(
+            status="running",
+            heartbeat_at=record.started_at,
+            owner=process_owner(),
+            **dataclasses.asdict(record),
+        )
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(**_row(run)))
         return run
+
+    def reap_abandoned(self, now: dt.datetime | None = None) -> list[StoredRun]:
+        """Mark ``failed`` every ``running`` run that is not live (its heartbeat is
+        stale, or its process on this machine is gone): a killed run. Returns them as
+        stored. A run that completes meanwhile keeps its ``completed``."""
+        now = now or utcnow()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs).where(runs.c.status == "running")).mappings()
+            candidates = [StoredRun.from_row(r) for r in rows]
+        dead = [r for r in candidates if not r.live(now)]
+        reaped = []
+        for run in dead:
+            seen = run.heartbeat_at or run.started_at
+            error = (
+                f"abandoned: its process stopped (killed?) while profiling; last heartbeat "
+                f"{seen.isoformat(timespec='seconds')}"
+            )
+            values: dict[str, Any] = {"status": "failed", "finished_at": now, "error": error}
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    runs.update()
+                    .where(runs.c.run_id == run.run_id, runs.c.status == "running")
+                    .values(**values)
+                )
+            if done.rowcount:
+                reaped.append(dataclasses.replace(run, **values))
+        return reaped
 
     def complete(
         self,
@@ -132,7 +166,7 @@ class RunWriter:
 
     def fail(self, run: StoredRun | str, error: str) -> StoredRun:
         run_id = run if isinstance(run, str) else run.run_id
-        values = {"status": "failed", "finished_at": utcnow(), "error": error[:4000]}
+        values = {"status": "failed", "finished_at": utcnow(), "error": redact(error)[:4000]}
         with self.engine.begin() as conn:
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
         return self._after(run, values)
@@ -159,5 +193,5 @@ def _row(run: StoredRun) -> dict[str, Any]:
 def _encoded(values: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(values)
     if "metadata" in out:
-        out["metadata"] = jsonutil.dumps(dict(out["metadata"] or {}))
+        out["metadata"] = jsonutil.dumps(redact_data(dict(out["metadata"] or {})))
     return out

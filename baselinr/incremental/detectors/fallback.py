@@ -13,6 +13,7 @@ a delete and an insert that cancel out within one partition without a watermark.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,8 +67,17 @@ class FallbackDetector(ChangeDetector):
             with dialect_for(conn).isolated(conn):
                 rows = conn.execute(stmt).all()
         except sa.exc.DBAPIError as exc:
-            return unavailable(target.table, method, f"fingerprint query failed: {first_line(exc)}")
-        details = {"watermark_column": watermark} if watermark else {}
+            why = f"fingerprint query failed: {first_line(exc)}"
+            if watermark and not self._has_column(conn, target.table, watermark):
+                # name the typo (the planner warns with it); still a full profile, never
+                # a skip on a fingerprint that could not be taken
+                why = f"fingerprint query failed: watermark_column '{watermark}' does not exist"
+                return replace(
+                    unavailable(target.table, method, why),
+                    details={"watermark_missing": watermark},
+                )
+            return unavailable(target.table, method, why)
+        details: dict[str, Any] = {"watermark_column": watermark} if watermark else {}
         if not key:
             row = rows[0]
             count = int(row.n)
@@ -101,3 +111,14 @@ class FallbackDetector(ChangeDetector):
             partitions=tuple(partitions),
             details={**details, "partition_key": key},
         )
+
+    @staticmethod
+    def _has_column(conn: Connection, table: TableRef, column: str) -> bool:
+        try:
+            with dialect_for(conn).isolated(conn):
+                names = {
+                    c.name for c in dialect_for(conn).list_columns(conn, table.schema, table.table)
+                }
+        except sa.exc.SQLAlchemyError:
+            return True  # cannot tell: let the fingerprint query say what is wrong
+        return column in names
