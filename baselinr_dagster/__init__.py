@@ -1,6 +1,7 @@
 """Baselinr's Dagster integration: a thin adapter over the ``baselinr`` core."""
 
 from baselinr_dagster.assets import ProfileRunConfig, create_profiling_assets
+from baselinr_dagster.automation import eager_on_new_data
 from baselinr_dagster.checks import DRIFT_CHECK, SCHEMA_CHECK
 from baselinr_dagster.component import BaselinrComponent
 from baselinr_dagster.definitions import build_baselinr_definitions
@@ -20,4 +21,5 @@ __all__ = [
     "baselinr_plan_sensor",
     "build_baselinr_definitions",
     "create_profiling_assets",
+    "eager_on_new_data",
 ]

@@ -199,7 +199,7 @@ def _finding_text(check: str, row: dict[str, Any], with_table: bool) -> str:
         if change is None:
             change = f"retyped {row['previous_type'] or '?'} → {row['current_type'] or '?'}"
         return f"{where}{row['column']} {change} ({row['severity']})"
-    name = f"{where}{row['column'] or '(table)'}.{row['metric']}"
+    name = f"{where}{row['column']}.{row['metric']}" if row["column"] else f"{where}{row['metric']}"
     unit, before, after = row["score_unit"], row["baseline_value"], row["current_value"]
     if unit == "points" and before is not None and after is not None:
         moved = f"{_pct(before)} → {_pct(after)}"
