@@ -186,7 +186,6 @@ def _materialize(
     by_entry: dict[int, list[TableOutcome]] = defaultdict(list)
     for outcome in result.outcomes:
         by_entry[outcome.decision.entry_index].append(outcome)
-    selected_checks_all = context.selected_asset_check_keys
     failures: list[tuple[EntryAsset, TableOutcome]] = []
     for asset in chosen:
         outcomes = by_entry.get(asset.index, [])
@@ -203,17 +202,13 @@ def _materialize(
         )
         if asset.target is not None:
             context.log_event(_target_observation(asset, metadata))
-        # The checks: every selected one, and those on the target asset even when the
-        # run did not select them (materialising Baselinr's asset keeps the user's
-        # asset's checks current). Logged as evaluations rather than yielded as
-        # results: one event per check instead of two, and no lookup of the asset's
-        # latest materialization per check (the UI ties a check to the
-        # materialization of the same run).
-        wanted = [
-            k
-            for k in asset_check_keys(asset)
-            if k in selected_checks_all or k.asset_key != asset.key
-        ]
+        # Every check of the asset (its own and those on its target asset), whether
+        # the run selected them or not: materialising the asset judges its profiles.
+        # Logged as evaluations rather than yielded as results: one event per check
+        # instead of two, no lookup of the asset's latest materialization per check (the
+        # UI ties a check to the materialization of the same run), and runs need not
+        # select the checks (which costs a "planned" event per check at run start).
+        wanted = asset_check_keys(asset)
         for key, check_result in zip(
             wanted,
             check_results(baselinr, asset, wanted, outcomes, context.instance),

@@ -150,7 +150,8 @@ def _result(
     metadata: dict[str, Any] = {
         "baselinr/max_severity": worst,
         "baselinr/fail_on": fail_on,
-        "baselinr/tables_checked": len(reports),
+        "baselinr/tables_checked": ", ".join(sorted({r.qualified for r in reports})) or "none",
+        "baselinr/findings_count": len(rows),  # the one number worth a plot
         "baselinr/run_ids": dg.MetadataValue.json([r.run_id for r in reports]),
         "baselinr/findings": dg.MetadataValue.json(rows[:_MAX_ROWS]),
     }

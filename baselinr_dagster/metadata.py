@@ -22,7 +22,7 @@ from baselinr.runner import TableOutcome
 from baselinr.storage.reader import ResultReader
 from baselinr.storage.records import RunResults
 
-_METRIC_COLUMNS = ("null_ratio", "distinct_count", "min", "max", "mean", "stddev")
+# Narrow enough for the asset page's metadata column: ids last.
 _DECISION_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("table", "string"),
@@ -30,9 +30,7 @@ _DECISION_SCHEMA = dg.TableSchema(
         dg.TableColumn("reason", "string"),
         dg.TableColumn("status", "string"),
         dg.TableColumn("rows_scanned", "int"),
-        dg.TableColumn("metrics_as_of", "string", description="when the metrics shown were made"),
         dg.TableColumn("run_id", "string", description="the stored run whose results are shown"),
-        dg.TableColumn("snapshot_id", "string"),
     ]
 )
 
@@ -87,23 +85,47 @@ def _fmt(value: Any) -> str:
 
 
 def metric_table(reports: Sequence[dict[str, Any]]) -> dg.TableMetadataValue:
-    """One row per column (and table, for entries with several): the metrics people
-    scan first, as a Dagster table."""
+    """One row per column (and table, for entries with several): nulls, distinct
+    values, range and mean ± standard deviation — five narrow columns, so the table
+    fits the asset page (types are in ``dagster/column_schema``)."""
     several = len(reports) > 1
-    columns = [dg.TableColumn("column", "string"), dg.TableColumn("type", "string")]
+    names = ["column", "nulls", "distinct", "range", "mean ± sd"]
     if several:
-        columns.insert(0, dg.TableColumn("table", "string"))
-    columns += [dg.TableColumn(m, "string") for m in _METRIC_COLUMNS]
+        names.insert(0, "table")
     records = []
     for r in reports:
-        types = r.get("types", {})
-        for name, metrics in (r.get("columns") or {}).items():
-            row = {"column": name, "type": types.get(name, "")}
+        for name, m in (r.get("columns") or {}).items():
+            row = {
+                "column": name,
+                "nulls": _percent(m.get("null_ratio")),
+                "distinct": _fmt(m.get("distinct_count")),
+                "range": _range(m.get("min"), m.get("max")),
+                "mean ± sd": _spread(m.get("mean"), m.get("stddev")),
+            }
             if several:
                 row = {"table": r["table"], **row}
-            row.update({m: _fmt(metrics.get(m)) for m in _METRIC_COLUMNS})
             records.append(dg.TableRecord(row))
-    return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
+    schema = dg.TableSchema(columns=[dg.TableColumn(n, "string") for n in names])
+    return dg.MetadataValue.table(records, schema=schema)
+
+
+def _percent(ratio: Any) -> str:
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
+        return ""
+    value = ratio * 100
+    return "0%" if value == 0 else f"{value:.3g}%"
+
+
+def _range(low: Any, high: Any) -> str:
+    if low is None and high is None:
+        return ""
+    return f"{_fmt(low)} … {_fmt(high)}"
+
+
+def _spread(mean: Any, sd: Any) -> str:
+    if mean is None:
+        return ""
+    return f"{_fmt(mean)} ± {_fmt(sd)}" if sd is not None else _fmt(mean)
 
 
 def cached_results(outcomes: Sequence[TableOutcome], reader: ResultReader) -> dict[str, RunResults]:
@@ -150,7 +172,8 @@ def _outcome_text(reports: Sequence[dict[str, Any]]) -> str:
         r = reports[0]
         text = f"{r['action']} ({r['reason']})"
         if r["status"] in ("skipped", "deferred") and r.get("cached_as_of"):
-            text += f"; metrics of the profile of {r['cached_as_of']}"
+            when = r["cached_as_of"][:16].replace("T", " ")
+            text += f"; metrics of the profile of {when} UTC"
         return text
     counts = Counter(r["action"] for r in reports)
     return f"{len(reports)} tables: " + ", ".join(f"{n} {a}" for a, n in counts.most_common())
@@ -165,7 +188,7 @@ def _plots(reports: Sequence[dict[str, Any]], plot_metrics: Sequence[str]) -> di
             value = (r.get("columns") or {}).get(column, {}).get(metric)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 name = f"{r['name']}.{item}" if several else item
-                plots[f"baselinr/plot/{name}"] = float(value)
+                plots[f"baselinr/plot/{name}"] = float(f"{value:.6g}")
     return plots
 
 
@@ -191,9 +214,7 @@ def materialization_metadata(
                         "reason": r["reason"],
                         "status": r["status"],
                         "rows_scanned": r["rows_scanned"],
-                        "metrics_as_of": r["metrics_as_of"] or "",
                         "run_id": r["shown_run_id"] or "",
-                        "snapshot_id": r["snapshot_id"] or "",
                     }
                 )
                 for r in reports

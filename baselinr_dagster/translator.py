@@ -27,6 +27,7 @@ SUMMARY_NAME = "summary"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _KINDS = {"postgres", "sqlite", "duckdb", "snowflake", "bigquery"}
+_DEFAULT_SCHEMA = {"postgres": "public", "sqlite": "main", "duckdb": "main"}  # as resolved
 
 
 def safe_name(text: str) -> str:
@@ -99,9 +100,7 @@ class BaselinrEntry:
             return None
         source = self.layout.source
         kind = self.layout.source_type
-        schema = self.config.schema_ or source.get("schema")
-        if schema is None and kind == "postgres":
-            schema = "public"
+        schema = self.config.schema_ or source.get("schema") or _DEFAULT_SCHEMA.get(kind or "")
         parts = [_database(source, kind), schema, self.config.table]
         return ".".join(p for p in parts if p)
 

@@ -6,9 +6,9 @@
 2. Sensor tick time for 1,000 unchanged tables on PostgreSQL (incremental planning
    on; all tables profiled once first so every tick finds nothing changed). The
    first tick has an empty cursor; later ticks feed the cursor back.
-3. Run overhead: the whole job over N small table assets (``dagster job execute``,
-   a new process, as a run worker would) against ``baselinr profile`` on the same
-   config, interleaved in the same run, on a SQLite instance and on a Postgres
+3. Run overhead: the run the plan sensor requests for N small table assets (a new
+   process, as a run worker: load the code location, create the run, execute it)
+   against ``baselinr profile`` on the same config, interleaved in the same run, on a SQLite instance and on a Postgres
    instance; printed as ratios to the CLI. Then one in-process run per instance kind
    with a breakdown: events written per type and their cost, Baselinr's own work, the
    rest.
@@ -21,6 +21,7 @@ Targets (issue 4): 1,000 entries load in <= 2 s; a no-change tick on 1,000 table
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -45,7 +46,7 @@ from baselinr_dagster.checks import check_specs  # noqa: E402
 from baselinr_dagster.layout import load_layout  # noqa: E402
 from baselinr_dagster.resource import clear_cache  # noqa: E402
 from baselinr_dagster.translator import entry_assets  # noqa: E402
-from tests.support.pgcluster import PostgresCluster  # noqa: E402
+from tests.support.pgcluster import ExistingServer, PostgresCluster  # noqa: E402
 
 
 def write_config(directory: Path, entries: int, source: dict, incremental: bool) -> Path:
@@ -234,7 +235,12 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
 def bench_run(sizes: list[int], repeat: int, directory: Path) -> None:
     print("\nRun overhead: the whole job vs `baselinr profile` on the same config "
           f"(seconds; {repeat} interleaved rounds; ratio = Dagster / CLI of the same round)")  # fmt: skip
-    with PostgresCluster() as cluster:
+    existing = os.environ.get("BASELINR_TEST_PG_URL")  # e.g. the test suite's cluster
+    with (
+        contextlib.nullcontext(ExistingServer(existing))
+        if existing
+        else PostgresCluster() as cluster
+    ):
         env_base = {k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")}
         env_base["PYTHONPATH"] = str(ROOT)
         for n in sizes:
@@ -245,8 +251,7 @@ def bench_run(sizes: list[int], repeat: int, directory: Path) -> None:
             path = run_config(directory, n, warehouse, store)
             homes = dagster_homes(directory, instance_db)
             cli = [str(BIN / "baselinr"), "profile", "-c", str(path), "--json"]
-            job = [str(BIN / "dagster"), "job", "execute", "-f", str(directory / f"repo_{n}.py"),
-                   "-j", "baselinr_profile_all"]  # fmt: skip
+            job = [sys.executable, "-c", SENSOR_RUN, str(directory / f"repo_{n}.py")]
             # one warm-up of each (storage migrations, Dagster instance schema, page cache)
             timed(cli, env_base, directory)
             for home in homes.values():
@@ -272,6 +277,20 @@ def bench_run(sizes: list[int], repeat: int, directory: Path) -> None:
             for kind, home in homes.items():
                 breakdown(path, home, env_base, directory, kind, n)
 
+
+# The run the plan sensor requests when every table needs profiling, in a new process
+# as a run worker would: load the code location, create the run (its planned events),
+# execute it. Asset selection = every table asset and the summary, no checks selected
+# (the step evaluates and logs them itself), exactly as in the sensor's RunRequest.
+SENSOR_RUN = r"""
+import sys, runpy
+import dagster as dg
+defs = runpy.run_path(sys.argv[1])["defs"]
+job = defs.resolve_job_def("baselinr_profile_all")
+keys = frozenset(defs.resolve_asset_graph().get_all_asset_keys())
+run = job.get_subset(asset_selection=keys, asset_check_selection=frozenset())
+assert run.execute_in_process(instance=dg.DagsterInstance.get()).success
+"""
 
 BREAKDOWN = r"""
 import json, sys, time
@@ -313,6 +332,8 @@ def execute(self, *a, **k):
         work[0] += time.perf_counter() - start
 ProfileRunner.execute = execute
 t0 = time.perf_counter()
+keys = frozenset(defs.resolve_asset_graph().get_all_asset_keys())
+job = job.get_subset(asset_selection=keys, asset_check_selection=frozenset())
 result = job.execute_in_process(instance=instance)
 t_run = time.perf_counter() - t0
 assert result.success

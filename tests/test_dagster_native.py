@@ -79,7 +79,7 @@ def test_specs_carry_code_version_table_name_owners_and_freshness(
     layout = load_layout(path)
     entry = layout.profiling.tables[0]
     assert orders.code_version == profile_signature(layout.profiling, layout.incremental, entry)
-    assert orders.metadata["dagster/table_name"] == "wh.orders"  # the runtime name too
+    assert orders.metadata["dagster/table_name"] == "wh.main.orders"  # the runtime name too
     assert set(orders.owners) == {"team:data-quality", "ana@example.com"}
     policy = orders.freshness_policy
     assert policy is not None and policy.fail_window.to_timedelta().total_seconds() == 86400
@@ -351,9 +351,10 @@ def test_numbers_only_where_a_plot_means_something(tmp_path: Path, warehouse: sa
     }
     meta = plain_metadata(event.metadata)
     amount = next(r for r in meta["baselinr/metrics"] if r["column"] == "amount")
-    assert float(meta["baselinr/plot/amount.mean"]) == pytest.approx(
-        float(amount["mean"].replace(",", "")), rel=1e-3
-    )
+    mean = float(amount["mean ± sd"].split(" ± ")[0].replace(",", ""))
+    assert meta["baselinr/plot/amount.mean"] == pytest.approx(mean, rel=1e-3)
+    assert amount["nulls"] == "0%"
+    assert meta["dagster/table_name"] == "wh.main.orders"  # as at definition time
     assert meta["baselinr/null_cells"] == _nulls(warehouse)
     assert isinstance(event.metadata["baselinr/decisions"], dg.TableMetadataValue)
     assert isinstance(event.metadata["baselinr/metrics"], dg.TableMetadataValue)
@@ -416,12 +417,24 @@ def test_a_request_splits_into_runs_of_at_most_n_assets(
         assert all(SUMMARY in r.asset_selection and len(r.asset_selection) <= 3 for r in requests)
         assert [r.tags["baselinr/part"] for r in requests] == ["1/3", "2/3", "3/3"]
         for r in requests:
-            result = job.execute_in_process(
-                instance=instance, asset_selection=list(r.asset_selection), tags=r.tags,
-                run_config={**r.run_config, **QUIET},
-            )  # fmt: skip
+            # as the daemon launches it: the job subset of exactly its assets and checks
+            assert r.asset_check_keys == []
+            subset = job.get_subset(
+                asset_selection=frozenset(r.asset_selection), asset_check_selection=frozenset()
+            )
+            result = subset.execute_in_process(
+                instance=instance, tags=r.tags, run_config={**r.run_config, **QUIET}
+            )
             assert result.success
             assert set(materializations(result)) == {k.to_user_string() for k in r.asset_selection}
+            # the checks were not selected, yet each table asset's two were evaluated
+            evaluated = {(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()}
+            assert evaluated == {
+                (k, c)
+                for k in r.asset_selection
+                if k != SUMMARY
+                for c in (DRIFT_CHECK, SCHEMA_CHECK)
+            }
         again = sensor.evaluate_tick(
             dg.build_sensor_context(instance=instance, cursor=data.cursor, definitions=defs)
         )
