@@ -232,8 +232,10 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
     return elapsed
 
 
-def bench_run(sizes: list[int], repeat: int, directory: Path) -> None:
-    print("\nRun overhead: the whole job vs `baselinr profile` on the same config "
+def bench_run(
+    sizes: list[int], repeat: int, directory: Path, warmup: bool = True, details: bool = True
+) -> None:
+    print("\nRun overhead: the plan sensor's run of every asset vs `baselinr profile` on the same config "
           f"(seconds; {repeat} interleaved rounds; ratio = Dagster / CLI of the same round)")  # fmt: skip
     existing = os.environ.get("BASELINR_TEST_PG_URL")  # e.g. the test suite's cluster
     with (
@@ -252,10 +254,10 @@ def bench_run(sizes: list[int], repeat: int, directory: Path) -> None:
             homes = dagster_homes(directory, instance_db)
             cli = [str(BIN / "baselinr"), "profile", "-c", str(path), "--json"]
             job = [sys.executable, "-c", SENSOR_RUN, str(directory / f"repo_{n}.py")]
-            # one warm-up of each (storage migrations, Dagster instance schema, page cache)
-            timed(cli, env_base, directory)
-            for home in homes.values():
-                timed(job, {**env_base, "DAGSTER_HOME": str(home)}, directory)
+            if warmup:  # one of each first (storage migrations, instance schema, page cache)
+                timed(cli, env_base, directory)
+                for home in homes.values():
+                    timed(job, {**env_base, "DAGSTER_HOME": str(home)}, directory)
             times: dict[str, list[float]] = defaultdict(list)
             for _ in range(repeat):
                 times["cli"].append(timed(cli, env_base, directory))
@@ -275,7 +277,8 @@ def bench_run(sizes: list[int], repeat: int, directory: Path) -> None:
                       f"{statistics.median(ratios[kind]):.2f}x "
                       f"[{min(ratios[kind]):.2f}-{max(ratios[kind]):.2f}]", flush=True)  # fmt: skip
             for kind, home in homes.items():
-                breakdown(path, home, env_base, directory, kind, n)
+                if details:
+                    breakdown(path, home, env_base, directory, kind, n)
 
 
 # The run the plan sensor requests when every table needs profiling, in a new process
@@ -375,6 +378,8 @@ def main() -> None:
     parser.add_argument("--skip-definitions", action="store_true")
     parser.add_argument("--skip-sensor", action="store_true")
     parser.add_argument("--skip-run", action="store_true")
+    parser.add_argument("--no-warmup", action="store_true", help="for large sizes: no warm-up runs")
+    parser.add_argument("--no-breakdown", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_definitions:
@@ -382,7 +387,13 @@ def main() -> None:
         if not args.skip_sensor:
             bench_sensor(args.tables, Path(tmp))
         if not args.skip_run:
-            bench_run([int(s) for s in args.run_assets.split(",")], args.run_repeat, Path(tmp))
+            bench_run(
+                [int(s) for s in args.run_assets.split(",")],
+                args.run_repeat,
+                Path(tmp),
+                warmup=not args.no_warmup,
+                details=not args.no_breakdown,
+            )
 
 
 if __name__ == "__main__":
