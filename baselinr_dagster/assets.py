@@ -17,15 +17,28 @@ from baselinr.errors import BaselinrError
 from baselinr.incremental.plan import ACTIONS
 from baselinr.redact import redact
 from baselinr.runner import TableOutcome
-from baselinr_dagster.checks import check_results, check_specs, selected_checks
+from baselinr_dagster.checks import (
+    as_evaluation,
+    asset_check_keys,
+    check_results,
+    check_specs,
+    selected_checks,
+)
 from baselinr_dagster.layout import LayoutConfig, load_layout
-from baselinr_dagster.metadata import cached_results, materialization_metadata, table_report
+from baselinr_dagster.metadata import (
+    batch_decisions,
+    cached_results,
+    data_version,
+    materialization_metadata,
+    table_report,
+)
 from baselinr_dagster.resource import BaselinrResource
 from baselinr_dagster.safety import redacted_errors
 from baselinr_dagster.translator import (
     SUMMARY_NAME,
+    AssetOptions,
+    BaselinrTranslator,
     EntryAsset,
-    asset_spec,
     entry_assets,
     safe_name,
 )
@@ -45,11 +58,6 @@ class ProfileRunConfig(dg.Config):
     skip or partial (deferrals and sampling stay as planned)."""
 
 
-def _source_kind(source_type: str | None) -> str | None:
-    return {"postgres": "postgres", "sqlite": "sqlite", "duckdb": "duckdb",
-            "snowflake": "snowflake", "bigquery": "bigquery"}.get(source_type or "")  # fmt: skip
-
-
 def create_profiling_assets(
     config_path: str | Path,
     asset_name_prefix: str = "baselinr",
@@ -59,76 +67,90 @@ def create_profiling_assets(
     *,
     automation_condition: dg.AutomationCondition | None = None,
     pool: str | None = None,
+    translator: BaselinrTranslator | None = None,
 ) -> list[dg.AssetsDefinition]:
     """The table assets (with their drift checks) and the summary asset.
 
     Reads the config file only (no warehouse, no storage). ``automation_condition``
     applies to entries with ``deps``, so materialising upstream assets can drive
-    profiling.
+    profiling (the summary asset follows them).
     """
-    return profiling_assets(
-        load_layout(config_path),
+    options = AssetOptions(
         asset_name_prefix,
         group_name,
-        default_tags,
-        default_metadata,
-        automation_condition=automation_condition,
-        pool=pool,
+        dict(default_tags or {}),
+        dict(default_metadata or {}),
+        automation_condition,
     )
+    return profiling_assets(load_layout(config_path), options, translator, pool=pool)
 
 
 def profiling_assets(
     layout: LayoutConfig,
-    asset_name_prefix: str,
-    group_name: str,
-    default_tags: Mapping[str, str] | None,
-    default_metadata: Mapping[str, Any] | None,
+    options: AssetOptions,
+    translator: BaselinrTranslator | None,
     *,
-    automation_condition: dg.AutomationCondition | None,
     pool: str | None,
 ) -> list[dg.AssetsDefinition]:
-    prefix = [safe_name(asset_name_prefix)]
-    assets = entry_assets(layout, prefix)
-    summary_key = dg.AssetKey([*prefix, SUMMARY_NAME])
+    assets = entry_assets(layout, options, translator)
+    summary_key = dg.AssetKey([*options.prefix, SUMMARY_NAME])
     if summary_key in {a.key for a in assets}:
         raise dg.DagsterInvalidDefinitionError(
             f"a table entry maps to {summary_key.to_user_string()}, the summary asset's key; "
             "rename that entry"
         )
-    kind = _source_kind(layout.source_type)
-    specs = [
-        asset_spec(
-            a,
-            layout,
-            group_name=group_name,
-            kind=kind,
-            default_tags=default_tags,
-            default_metadata=default_metadata,
-            automation_condition=automation_condition,
-        )
-        for a in assets
-    ]
     definitions = []
-    if specs:
+    if assets:
         definitions.append(
             _table_assets(
-                assets, specs, check_specs(assets, layout), profile_op_name(asset_name_prefix), pool
+                assets,
+                check_specs(assets, layout),
+                profile_op_name(options.asset_prefix),
+                pool,
             )
         )
+    follows = options.automation_condition is not None and any(a.entry.deps for a in assets)
     definitions.append(
-        _summary_asset(summary_key, [a.key for a in assets], group_name, default_tags)
+        _summary_asset(
+            summary_key,
+            [a.key for a in assets],
+            options.group_name,
+            options.default_tags,
+            summary_condition() if follows else None,
+        )
     )
     return definitions
 
 
+def summary_condition() -> dg.AutomationCondition:
+    """The summary follows any table asset that is requested or updated (in the same
+    tick, so in the same run), even while other table assets were never materialized."""
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("baselinr_summary_follows_tables")
+
+
 def _table_assets(
     assets: Sequence[EntryAsset],
-    specs: Sequence[dg.AssetSpec],
     checks: Sequence[dg.AssetCheckSpec],
     op_name: str,
     pool: str | None,
 ) -> dg.AssetsDefinition:
-    @dg.multi_asset(name=op_name, specs=specs, check_specs=checks, can_subset=True, pool=pool)
+    specs = [a.spec for a in assets if a.spec is not None]
+
+    # allow_arbitrary_check_specs: checks attached to a `target_asset` (the user's own
+    # asset of the same table, e.g. dbt's) are declared here too, so they run in this
+    # step from this step's profiles (the pattern dagster-dbt uses for source tests).
+    @dg.multi_asset(
+        name=op_name,
+        specs=specs,
+        check_specs=checks,
+        can_subset=True,
+        pool=pool,
+        allow_arbitrary_check_specs=True,
+    )
     def profile_tables(
         context: dg.AssetExecutionContext, baselinr: BaselinrResource, config: ProfileRunConfig
     ):
@@ -175,16 +197,27 @@ def _materialize(
             failures.extend((asset, o) for o in failed)
             continue
         reports = [table_report(o, cached.get(o.cached_run_id or "")) for o in outcomes]
+        metadata = materialization_metadata(reports, database, asset.entry.plot_metrics)
         yield dg.MaterializeResult(
             asset_key=asset.key,
-            metadata={
-                **materialization_metadata(reports, database),
-                "baselinr/batch_id": result.batch_id,
-            },
-            check_results=check_results(
-                baselinr, asset, selected_checks(context, asset), outcomes, context.instance
-            ),
+            metadata={**metadata, "baselinr/batch_id": result.batch_id},
+            data_version=data_version(reports),
         )
+        if asset.target is not None:
+            context.log_event(_target_observation(asset, metadata))
+        # Every check of the asset (its own and those on its target asset), whether
+        # the run selected them or not: materialising the asset judges its profiles.
+        # Logged as evaluations rather than yielded as results: one event per check
+        # instead of two, no lookup of the asset's latest materialization per check (the
+        # UI ties a check to the materialization of the same run), and runs need not
+        # select the checks (which costs a "planned" event per check at run start).
+        wanted = asset_check_keys(asset)
+        for key, check_result in zip(
+            wanted,
+            check_results(baselinr, asset, wanted, outcomes, context.instance),
+            strict=True,
+        ):
+            context.log_event(as_evaluation(key, check_result))
     if failures:
         lines = [
             f"{a.key.to_user_string()}: {o.decision.qualified}: {o.error}" for a, o in failures
@@ -200,11 +233,25 @@ def _materialize(
         )
 
 
+def _target_observation(asset: EntryAsset, metadata: Mapping[str, Any]) -> dg.AssetObservation:
+    """What Baselinr saw of the table, on the user's own asset of it."""
+    assert asset.target is not None
+    keys = ("dagster/row_count", "dagster/column_schema", "dagster/table_name")
+    return dg.AssetObservation(
+        asset_key=asset.target,
+        metadata={
+            **{k: metadata[k] for k in keys if k in metadata},
+            "baselinr/profile_asset": asset.key.to_user_string(),
+        },
+    )
+
+
 def _summary_asset(
     key: dg.AssetKey,
     table_keys: list[dg.AssetKey],
     group_name: str,
     default_tags: Mapping[str, str] | None,
+    automation_condition: dg.AutomationCondition | None,
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
@@ -212,6 +259,7 @@ def _summary_asset(
         group_name=group_name,
         tags=dict(default_tags or {}),
         kinds={"baselinr"},
+        automation_condition=automation_condition,
         description="What this run of Baselinr actually did: decisions per action, tables "
         "profiled, rows scanned, rows not rescanned (read from Baselinr's storage).",
     )
@@ -234,7 +282,7 @@ def _summary_asset(
                 "baselinr/estimated_bytes_avoided": batch.bytes_avoided,
                 **{f"baselinr/action/{a}": batch.counts.get(a, 0) for a in ACTIONS},
                 "baselinr/failed": batch.counts.get("failed", 0),
-                "baselinr/decisions": dg.MetadataValue.json([dict(d) for d in batch.decisions]),
+                "baselinr/decisions": batch_decisions(batch.decisions),
             }
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from baselinr.drift import DriftReport, at_least
-from baselinr.drift.severity import highest
+from baselinr.drift.severity import highest, rank
 from baselinr.runner import TableOutcome
 from baselinr_dagster.layout import LayoutConfig
 from baselinr_dagster.resource import BaselinrResource
@@ -23,43 +23,51 @@ from baselinr_dagster.translator import EntryAsset
 DRIFT_CHECK = "baselinr_drift"
 SCHEMA_CHECK = "baselinr_schema"
 _MAX_ROWS = 50
+_NAMED = 3  # findings a check description names, worst first
 
 
 def check_specs(assets: Sequence[EntryAsset], layout: LayoutConfig) -> list[dg.AssetCheckSpec]:
-    """``baselinr_drift`` and ``baselinr_schema`` for every table asset (none when drift
-    detection is off)."""
+    """``baselinr_drift`` and ``baselinr_schema`` on every asset an entry attaches its
+    checks to (its own, and/or its ``target_asset``); none when drift detection is off."""
     drift = layout.drift_detection
     if not drift.enabled:
         return []
     specs = []
     for a in assets:
-        specs.append(
-            dg.AssetCheckSpec(
-                DRIFT_CHECK,
-                asset=a.key,
-                description="Metric drift of the tables' latest profiles against their "
-                f"baseline ({drift.strategy}); fails at {drift.fail_on} or above.",
+        for key in a.check_keys:
+            source = "" if key == a.key else f" (from Baselinr's profile {a.key.to_user_string()})"
+            specs.append(
+                dg.AssetCheckSpec(
+                    DRIFT_CHECK,
+                    asset=key,
+                    description="Metric drift of the tables' latest profiles against their "
+                    f"baseline ({drift.strategy}); fails at {drift.fail_on} or above{source}.",
+                )
             )
-        )
-        specs.append(
-            dg.AssetCheckSpec(
-                SCHEMA_CHECK,
-                asset=a.key,
-                description="Columns added, removed or retyped since the previous profile.",
+            specs.append(
+                dg.AssetCheckSpec(
+                    SCHEMA_CHECK,
+                    asset=key,
+                    description="Columns added, removed or retyped since the previous "
+                    f"profile{source}.",
+                )
             )
-        )
     return specs
 
 
-def selected_checks(context: dg.AssetExecutionContext, asset: EntryAsset) -> list[str]:
+def asset_check_keys(asset: EntryAsset) -> list[dg.AssetCheckKey]:
+    return [dg.AssetCheckKey(k, c) for k in asset.check_keys for c in (DRIFT_CHECK, SCHEMA_CHECK)]
+
+
+def selected_checks(context: dg.AssetExecutionContext, asset: EntryAsset) -> list[dg.AssetCheckKey]:
     selected = context.selected_asset_check_keys
-    return [c for c in (DRIFT_CHECK, SCHEMA_CHECK) if dg.AssetCheckKey(asset.key, c) in selected]
+    return [k for k in asset_check_keys(asset) if k in selected]
 
 
 def check_results(
     baselinr: BaselinrResource,
     asset: EntryAsset,
-    checks: Sequence[str],
+    checks: Sequence[dg.AssetCheckKey],
     outcomes: Sequence[TableOutcome] | None,
     instance: dg.DagsterInstance,
 ) -> list[dg.AssetCheckResult]:
@@ -83,26 +91,42 @@ def check_results(
                 reports.append(report)
     else:
         for d in _latest_decisions(instance, asset.key):
-            report = (
-                detector.detect(d["run_id"])
-                if d.get("status") == "completed" and d.get("run_id")
-                else detector.detect_latest(d.get("schema"), d.get("name") or d["table"])
-            )
+            report = detector.detect(d["run_id"]) if d.get("run_id") else None
             if report is None:
                 missing.append(d["table"])
             else:
                 reports.append(report)
     severity = dg.AssetCheckSeverity(config.check_severity)
-    return [_result(asset.key, c, reports, missing, config.fail_on, severity) for c in checks]
+    return [
+        _result(c.asset_key, c.name, reports, missing, config.fail_on, severity) for c in checks
+    ]
+
+
+def as_evaluation(key: dg.AssetCheckKey, result: dg.AssetCheckResult) -> dg.AssetCheckEvaluation:
+    """A check result as an event of its own: for checks on a ``target_asset`` that the
+    run did not select (materialising Baselinr's asset still updates them)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=result.passed,
+        metadata=result.metadata,
+        severity=result.severity,
+        description=result.description,
+    )
 
 
 def _latest_decisions(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[dict[str, Any]]:
+    """The tables the asset's latest materialization reported, with the run whose
+    results it showed (this run's, or for a skipped table the run still current)."""
     event = instance.get_latest_materialization_event(key)
     materialization = event.asset_materialization if event else None
     if materialization is None:
         return []
     value = materialization.metadata.get("baselinr/decisions")
-    return list(getattr(value, "value", None) or [])
+    records = getattr(value, "records", None)
+    if records is not None:
+        return [dict(r.data) for r in records]
+    return list(getattr(value, "value", None) or [])  # materializations before the table
 
 
 def _result(
@@ -115,21 +139,19 @@ def _result(
 ) -> dg.AssetCheckResult:
     if check == DRIFT_CHECK:
         worst = highest(r.drift_severity for r in reports)
-        rows = [
-            {"table": r.qualified, **f.to_dict()}
-            for r in reports
-            for f in sorted(r.findings, key=lambda f: f.score or 0, reverse=True)
-        ]
-        what = "drifted column metrics"
+        rows = [{"table": r.qualified, **f.to_dict()} for r in reports for f in r.findings]
+        what = "drift"
     else:
         worst = highest(r.schema_severity for r in reports)
         rows = [{"table": r.qualified, **c.to_dict()} for r in reports for c in r.schema_changes]
         what = "schema changes"
+    rows.sort(key=lambda r: (-rank(r["severity"]), -(r.get("score") or 0)))
     failing = at_least(worst, fail_on)
     metadata: dict[str, Any] = {
         "baselinr/max_severity": worst,
         "baselinr/fail_on": fail_on,
-        "baselinr/tables_checked": len(reports),
+        "baselinr/tables_checked": ", ".join(sorted({r.qualified for r in reports})) or "none",
+        "baselinr/findings_count": len(rows),  # the one number worth a plot
         "baselinr/run_ids": dg.MetadataValue.json([r.run_id for r in reports]),
         "baselinr/findings": dg.MetadataValue.json(rows[:_MAX_ROWS]),
     }
@@ -146,8 +168,14 @@ def _result(
         description = "no profile to judge yet"
     elif not any(r.has_baseline or r.previous_run_id for r in reports):
         description = "first profile: no baseline to compare with yet"
+    elif not rows:
+        description = f"no {what} in {_tables(reports)}"
     else:
-        description = f"{len(rows)} {what}; worst {worst} (fails at {fail_on} or above)"
+        several = len({r["table"] for r in rows}) > 1
+        named = [_finding_text(check, r, several) for r in rows[:_NAMED]]
+        more = f"; +{len(rows) - _NAMED} more" if len(rows) > _NAMED else ""
+        verdict = "fails" if failing else "passes"
+        description = f"{'; '.join(named)}{more} — {verdict} (fails at {fail_on})"
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=check,
@@ -156,6 +184,42 @@ def _result(
         metadata=metadata,
         description=description,
     )
+
+
+def _tables(reports: Sequence[DriftReport]) -> str:
+    names = sorted({r.qualified for r in reports})
+    return names[0] if len(names) == 1 else f"{len(names)} tables"
+
+
+def _finding_text(check: str, row: dict[str, Any], with_table: bool) -> str:
+    """One finding in a few words: ``amount.mean +30% (medium)``,
+    ``quantity.null_ratio 0 → 20% (medium)``, ``note removed (high)``."""
+    where = f"{row['table']}." if with_table else ""
+    if check != DRIFT_CHECK:
+        change = {"added": "added", "removed": "removed"}.get(row["change"])
+        if change is None:
+            change = f"retyped {row['previous_type'] or '?'} → {row['current_type'] or '?'}"
+        return f"{where}{row['column']} {change} ({row['severity']})"
+    name = f"{where}{row['column']}.{row['metric']}" if row["column"] else f"{where}{row['metric']}"
+    unit, before, after = row["score_unit"], row["baseline_value"], row["current_value"]
+    if unit == "points" and before is not None and after is not None:
+        moved = f"{_pct(before)} → {_pct(after)}"
+    elif row.get("change_percent") is not None:
+        moved = f"{row['change_percent']:+.0f}%"
+    elif unit == "z" and row.get("score") is not None:
+        moved = f"z {row['score']:.1f}"
+    elif unit == "psi" and row.get("score") is not None:
+        moved = f"PSI {row['score']:.2f}"
+    elif before is not None and after is not None:
+        moved = f"{_num(before)} → {_num(after)}"
+    else:
+        moved = "changed"
+    return f"{name} {moved} ({row['severity']})"
+
+
+def _pct(ratio: float) -> str:
+    value = ratio * 100
+    return f"{value:.0f}%" if value == round(value) else f"{value:.1f}%"
 
 
 def _markdown(check: str, rows: list[dict[str, Any]]) -> str:

@@ -40,7 +40,13 @@ from baselinr_dagster.checks import DRIFT_CHECK, SCHEMA_CHECK
 from baselinr_dagster.layout import load_layout
 from baselinr_dagster.resource import shared_context
 from baselinr_dagster.safety import redacted_errors
-from baselinr_dagster.translator import EntryAsset, entry_assets, safe_name
+from baselinr_dagster.translator import (
+    SUMMARY_NAME,
+    AssetOptions,
+    BaselinrTranslator,
+    EntryAsset,
+    entry_assets,
+)
 
 CURSOR_VERSION = 2
 # How far back a table's latest attempt is looked for (part of the run key).
@@ -78,10 +84,16 @@ def _tag_list(names: Sequence[str]) -> str:
 
 
 def evaluate_plan(
-    context: dg.SensorEvaluationContext, config_path: str, asset_prefix: str
-) -> dg.RunRequest | dg.SkipReason:
+    context: dg.SensorEvaluationContext,
+    config_path: str,
+    asset_prefix: str,
+    translator: BaselinrTranslator | None = None,
+    max_assets_per_run: int | None = None,
+) -> list[dg.RunRequest] | dg.SkipReason:
     layout = load_layout(config_path)
-    assets = entry_assets(layout, [safe_name(asset_prefix)])
+    options = AssetOptions(asset_prefix)
+    assets = entry_assets(layout, options, translator)
+    summary = dg.AssetKey([*options.prefix, SUMMARY_NAME])
     drift = drift_signature(layout.drift_detection)
     previous = parse_cursor(context.cursor)
     shared = shared_context(config_path)
@@ -129,22 +141,50 @@ def evaluate_plan(
     new_cursor = json.dumps({"v": CURSOR_VERSION, "a": cursor}, separators=(",", ":"))
     if not requested and rejudge:
         context.update_cursor(new_cursor)
-        return _rejudge_request(rejudge, drift)
+        return [_rejudge_request(rejudge, drift)]
     if not requested:
         context.update_cursor(new_cursor)
-        summary = ", ".join(f"{n} {a}" for a, n in plan.to_summary().items() if n)
+        summary_text = ", ".join(f"{n} {a}" for a, n in plan.to_summary().items() if n)
         note = f"; {len(in_flight)} asset(s) already being profiled" if in_flight else ""
         return dg.SkipReason(
             f"No Baselinr table needs profiling ({len(plan.decisions)} tables checked: "
-            f"{summary or 'none'}){note}"
+            f"{summary_text or 'none'}){note}"
         )
 
+    size = max_assets_per_run or len(requested)
+    chunks = [requested[i : i + size] for i in range(0, len(requested), size)]
+    requests = [
+        _run_request(layout, chunk, attempts, summary, i, len(chunks))
+        for i, chunk in enumerate(chunks)
+    ]
+    context.update_cursor(new_cursor)
+    pending = [r for r in requests if not _already_requested(context.instance, r)]
+    if not pending:
+        tables = sorted({t for r in requests for t in r.tags["baselinr/changed_tables"].split(",")})
+        return dg.SkipReason(
+            f"Baselinr already requested these in run(s) still pending or in progress "
+            f"({len(requests)} request(s), tables: {_tag_list(tables)}); nothing new to request"
+        )
+    return pending
+
+
+Requested = tuple[EntryAsset, bool, list[TableDecision]]
+
+
+def _run_request(
+    layout: Any,
+    requested: Sequence[Requested],
+    attempts: dict[Any, Any],
+    summary: dg.AssetKey,
+    index: int,
+    chunks: int,
+) -> dg.RunRequest:
+    """One run for ``requested`` (and the summary asset, which every run that profiles
+    materializes). Compact tags: what changed, how many metrics are asked for, and —
+    only when there is something to say — config changes and the part of a split."""
     keys = [asset.key for asset, _, _ in requested]
     changed = sorted(asset.key.to_user_string() for asset, changed, _ in requested if changed)
     tables = sorted({d.qualified for _, _, ds in requested for d in ds})
-    metrics = sorted(
-        {m for asset, _, _ in requested for m in requested_metrics(layout.profiling, asset.entry)}
-    )
     metric_requests = sum(
         len(requested_metrics(layout.profiling, asset.entry)) * max(len(ds), 1)
         for asset, _, ds in requested
@@ -162,18 +202,41 @@ def evaluate_plan(
             for asset, _, ds in requested
         ]
     )
-    context.update_cursor(new_cursor)
+    tags = {
+        "baselinr/changed_tables": _tag_list(tables) or "none",
+        "baselinr/metrics_requested": str(metric_requests),
+    }
+    if changed:
+        tags["baselinr/config_changed"] = _tag_list(changed)
+    if chunks > 1:
+        tags["baselinr/part"] = f"{index + 1}/{chunks}"
+    # No checks selected: the profiling step evaluates every check of its assets anyway
+    # and logs the results, and selecting them would only add a "planned" event per
+    # check at run start (the costliest event of a run; see bench/dagster_bench.py).
     return dg.RunRequest(
         run_key=f"baselinr-{run_key}",
-        asset_selection=keys,
-        tags={
-            "baselinr/changed_tables": _tag_list(tables) or "none",
-            "baselinr/config_changed": _tag_list(changed) or "none",
-            "baselinr/assets_requested": str(len(keys)),
-            "baselinr/metrics_requested": str(metric_requests),
-            "baselinr/metrics": _tag_list(metrics),
-        },
+        asset_selection=[*keys, summary],
+        asset_check_keys=[],
+        tags=tags,
     )
+
+
+def _already_requested(instance: dg.DagsterInstance, request: dg.RunRequest) -> bool:
+    """A run with this run key exists and has not finished: Dagster would drop the
+    request silently, so the tick says why instead."""
+    runs = instance.get_runs(
+        dg.RunsFilter(
+            tags={"dagster/run_key": request.run_key or ""},
+            statuses=[
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ],
+        ),
+        limit=1,
+    )
+    return bool(runs)
 
 
 def _rejudge_request(assets: Sequence[EntryAsset], drift: str) -> dg.RunRequest:
@@ -204,11 +267,17 @@ def baselinr_plan_sensor(
     name: str = "baselinr_plan_sensor",
     minimum_interval_seconds: int = 300,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+    translator: BaselinrTranslator | None = None,
+    max_assets_per_run: int | None = None,
 ) -> dg.SensorDefinition:
     """A sensor that requests runs of ``job_name`` for the assets whose tables changed.
 
     Usable on its own: it reads ``config_path`` itself and needs no resources.
+    ``max_assets_per_run`` splits a large request into several runs (each with its own
+    run key) that a distributed run launcher or the run queue can run in parallel.
     """
+    if max_assets_per_run is not None and max_assets_per_run < 1:
+        raise dg.DagsterInvalidDefinitionError("max_assets_per_run must be at least 1")
     path = str(Path(config_path).resolve())
 
     @dg.sensor(
@@ -219,8 +288,8 @@ def baselinr_plan_sensor(
         description="Asks Baselinr's incremental planner which tables changed (from "
         "warehouse metadata) and requests runs for those assets only.",
     )
-    def _sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    def _sensor(context: dg.SensorEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
         with redacted_errors(as_failure=False):
-            return evaluate_plan(context, path, asset_prefix)
+            return evaluate_plan(context, path, asset_prefix, translator, max_assets_per_run)
 
     return _sensor

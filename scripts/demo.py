@@ -31,7 +31,8 @@ def report(result: Any) -> None:
         m = event.materialization
         meta = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
         if "baselinr/decisions" in meta and m.asset_key.path[-1] != "summary":
-            actions = ", ".join(f"{d['table']}: {d['action']}" for d in meta["baselinr/decisions"])
+            rows = [r.data for r in meta["baselinr/decisions"].records]
+            actions = ", ".join(f"{d['table']}: {d['action']}" for d in rows)
             print(
                 f"  {m.asset_key.to_user_string():<22} rows={meta.get('dagster/row_count')}"
                 f"  {actions}"

@@ -10,6 +10,7 @@ import yaml
 
 from baselinr.storage.schema import runs
 from baselinr_dagster import build_baselinr_definitions
+from tests.support.dagster import materializations
 from tests.support.tables import create_orders
 
 pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
@@ -26,16 +27,6 @@ def write_config(tmp_path: Path, engine: sa.Engine, tables: list[dict], **extra:
     path = tmp_path / "baselinr.yml"
     path.write_text(yaml.safe_dump(data))
     return path
-
-
-def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for event in result.get_asset_materialization_events():
-        m = event.materialization
-        key = m.asset_key.to_user_string()
-        assert key not in found, f"{key} materialized twice in one run"
-        found[key] = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
-    return found
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
@@ -72,10 +63,15 @@ def test_job_materializes_every_asset_with_standard_metadata(
     assert columns == ["id", "amount", "status", "order_date"]
     assert [d["action"] for d in orders["baselinr/decisions"]] == ["full"]
     assert orders["baselinr/decisions"][0]["status"] == "completed"
-    assert "| amount |" in orders["baselinr/metrics"]
+    amount = next(r for r in orders["baselinr/metrics"] if r["column"] == "amount")
+    assert amount["nulls"] == "0%" and " ± " in amount["mean ± sd"]
     facts = found["baselinr/facts"]
     assert facts["dagster/row_count"] == 120
-    assert facts["baselinr/tables"] == 2
+    assert facts["baselinr/outcome"] == "2 tables: 2 full"
+    assert sorted(r["table"].split(".")[-1] for r in facts["baselinr/decisions"]) == [
+        "fct_a",
+        "fct_b",
+    ]
     assert "dagster/column_schema" not in facts  # two tables: no single schema
     summary = found["baselinr/summary"]
     assert summary["baselinr/tables"] == 3
@@ -161,8 +157,8 @@ def test_second_run_skips_and_the_summary_says_so(tmp_path: Path) -> None:
     found = materializations(second)
     (decision,) = found["baselinr/orders"]["baselinr/decisions"]
     assert (decision["action"], decision["status"]) == ("skip", "skipped")
-    assert decision["cached_as_of"] is not None  # cached metrics, with their age
-    assert "cached metrics as of" in found["baselinr/orders"]["baselinr/metrics"]
+    assert decision["run_id"]  # the run whose (cached) metrics are shown
+    assert "metrics of the profile of" in found["baselinr/orders"]["baselinr/outcome"]
     assert found["baselinr/orders"]["dagster/row_count"] == 40
     summary = found["baselinr/summary"]
     assert summary["baselinr/action/skip"] == 2

@@ -12,6 +12,7 @@ import yaml
 from baselinr.storage.schema import runs
 from baselinr_dagster import DRIFT_CHECK, SCHEMA_CHECK, build_baselinr_definitions
 from baselinr_dagster.resource import clear_cache
+from tests.support.dagster import plain
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -91,7 +92,7 @@ def test_checks_report_drift_and_schema_changes_of_the_same_run(tmp_path: Path) 
             e.materialization for e in second.get_asset_materialization_events()
             if e.materialization.asset_key == key
         ]  # fmt: skip
-        (decision,) = materialization.metadata["baselinr/decisions"].value
+        (decision,) = plain(materialization.metadata["baselinr/decisions"])
         assert meta["baselinr/run_ids"] == [decision["run_id"]]
         assert not schema.passed
         schema_rows = schema.metadata["baselinr/findings"].value

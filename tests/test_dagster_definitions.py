@@ -128,3 +128,25 @@ def test_workspace_validates_with_the_dagster_cli() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "baselinr" in (result.stdout + result.stderr)
+
+
+def test_upstream_example_merges_into_one_code_location() -> None:
+    example = ROOT / "examples" / "upstream_definitions.py"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-f",
+         str(example)],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    namespace: dict[str, object] = {"__file__": str(example)}
+    exec(compile(example.read_text(), str(example), "exec"), namespace)
+    defs = namespace["defs"]
+    assert isinstance(defs, dg.Definitions)
+    graph = defs.resolve_asset_graph()
+    orders = graph.get(dg.AssetKey(["baselinr", "orders"]))
+    assert dg.AssetKey(["dbt", "orders"]) in orders.parent_keys
+    assert orders.automation_condition is not None
+    checks = graph.asset_check_keys
+    assert dg.AssetCheckKey(dg.AssetKey(["dbt", "orders"]), "baselinr_drift") in checks
+    sensor = defs.resolve_sensor_def("baselinr_automation_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

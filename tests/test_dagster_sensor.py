@@ -13,8 +13,10 @@ import yaml
 
 from baselinr.storage.schema import results
 from baselinr_dagster import build_baselinr_definitions
+from tests.support.dagster import plain_metadata
 from tests.support.tables import create_orders, insert_orders
 
+SUMMARY = dg.AssetKey(["baselinr", "summary"])  # every run that profiles materializes it
 pytestmark = pytest.mark.usefixtures("fresh_dagster_cache")
 
 
@@ -88,7 +90,7 @@ class Scenario:
         found = {}
         for event in result.get_asset_materialization_events():
             m = event.materialization
-            found[m.asset_key] = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
+            found[m.asset_key] = plain_metadata(m.metadata)
         assert set(found) == set(request.asset_selection or [])
         return found
 
@@ -110,7 +112,7 @@ def test_sensor_requests_only_what_changed(scenario: Scenario) -> None:
         # tick 1: nothing profiled yet -> everything
         first = s.tick(instance)
         (request,) = first.run_requests
-        assert set(request.asset_selection) == {s.key("orders"), s.key("customers")}
+        assert set(request.asset_selection) == {s.key("orders"), s.key("customers"), SUMMARY}
         assert json.loads(s.cursor)["v"] == 2
         done = s.launch(instance, request)
         assert {d["action"] for m in done.values() for d in m["baselinr/decisions"]} == {"full"}
@@ -125,7 +127,7 @@ def test_sensor_requests_only_what_changed(scenario: Scenario) -> None:
         s.flush()
         third = s.tick(instance)
         (request,) = third.run_requests
-        assert request.asset_selection == [s.key("orders")]
+        assert request.asset_selection == [s.key("orders"), SUMMARY]
         assert "orders" in request.tags["baselinr/changed_tables"]
         assert "customers" not in request.tags["baselinr/changed_tables"]
         done = s.launch(instance, request)
@@ -137,7 +139,7 @@ def test_sensor_requests_only_what_changed(scenario: Scenario) -> None:
         s.flush()
         fourth = s.tick(instance)
         (again,) = fourth.run_requests
-        assert again.asset_selection == [s.key("orders")]
+        assert again.asset_selection == [s.key("orders"), SUMMARY]
         assert again.run_key != request.run_key
         s.launch(instance, again)
         assert not s.tick(instance).run_requests
@@ -148,7 +150,7 @@ def test_sensor_requests_only_what_changed(scenario: Scenario) -> None:
         s.write_config()
         fifth = s.tick(instance)
         (request,) = fifth.run_requests
-        assert request.asset_selection == [s.key("customers")]
+        assert request.asset_selection == [s.key("customers"), SUMMARY]
         assert request.tags["baselinr/config_changed"] == s.key("customers").to_user_string()
         done = s.launch(instance, request)
         (decision,) = done[s.key("customers")]["baselinr/decisions"]

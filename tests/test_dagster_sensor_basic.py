@@ -46,6 +46,7 @@ def test_first_tick_requests_all_and_the_request_launches(tmp_path: Path) -> Non
         assert set(request.asset_selection) == {
             dg.AssetKey(["baselinr", "orders"]),
             dg.AssetKey(["baselinr", "customers"]),
+            dg.AssetKey(["baselinr", "summary"]),
         }
         assert request.tags["baselinr/changed_tables"] == "main.customers,main.orders"
         assert int(request.tags["baselinr/metrics_requested"]) == 20
@@ -89,4 +90,7 @@ def test_sensor_works_standalone_without_resources(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
         data = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     (request,) = data.run_requests
-    assert request.asset_selection == [dg.AssetKey(["baselinr", "orders"])]
+    assert request.asset_selection == [
+        dg.AssetKey(["baselinr", "orders"]),
+        dg.AssetKey(["baselinr", "summary"]),
+    ]

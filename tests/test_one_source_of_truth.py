@@ -19,6 +19,7 @@ from baselinr.config import load_config
 from baselinr.runner import ProfileRunner
 from baselinr_dagster import build_baselinr_definitions
 from baselinr_dagster.resource import clear_cache
+from tests.support.dagster import plain_metadata
 from tests.support.incremental import ALL_MERGEABLE, StatementLog
 from tests.support.tables import create_orders, order_rows
 
@@ -107,7 +108,7 @@ def test_a_partial_run_reports_the_stored_rows_everywhere(
             for e in result.get_asset_materialization_events()
             if e.materialization.asset_key == key
         ]
-        meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        meta = plain_metadata(materialization.metadata)
         (decision,) = meta["baselinr/decisions"]
         assert decision["action"] == "partial"
         run = stored_run(path, decision["run_id"])

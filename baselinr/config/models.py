@@ -4,6 +4,7 @@ Every key a user can write in ``baselinr.yml`` is declared here; nothing else pa
 config. Unknown keys are rejected so that a typo is an error, not a silent default.
 """
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,8 +163,32 @@ class ColumnSelection(StrictModel):
     exclude: list[str] = Field(default_factory=list)
 
 
+class FreshnessConfig(StrictModel):
+    """How old an entry's profile may get before Dagster flags it (a time-window
+    freshness policy on the asset)."""
+
+    fail_after_minutes: int = Field(ge=1)
+    warn_after_minutes: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> "FreshnessConfig":
+        if (
+            self.warn_after_minutes is not None
+            and self.warn_after_minutes >= self.fail_after_minutes
+        ):
+            raise ValueError("'warn_after_minutes' must be less than 'fail_after_minutes'")
+        return self
+
+
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_.-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+
+
 class TableEntry(StrictModel):
-    """One ``profiling.tables`` entry: one table, a pattern, or a whole schema."""
+    """One ``profiling.tables`` entry: one table, a pattern, or a whole schema.
+
+    ``owners``, ``freshness``, ``target_asset``, ``attach_checks_to`` and
+    ``plot_metrics`` shape how the entry shows in Dagster; none of them changes the
+    profile (they are not part of ``profile_signature``)."""
 
     table: str | None = None
     pattern: str | None = None
@@ -178,12 +203,42 @@ class TableEntry(StrictModel):
     metrics: list[str] | None = None
     deps: list[list[str]] = Field(default_factory=list)
     watermark_column: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    freshness: FreshnessConfig | None = None
+    target_asset: list[str] | None = None
+    attach_checks_to: Literal["both", "target", "baselinr"] = "both"
+    plot_metrics: list[str] = Field(default_factory=list)
 
     @field_validator("deps", mode="before")
     @classmethod
     def _split_dep_strings(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [item.split("/") if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("target_asset", mode="before")
+    @classmethod
+    def _split_target(cls, value: Any) -> Any:
+        return value.split("/") if isinstance(value, str) else value
+
+    @field_validator("owners")
+    @classmethod
+    def _owner_format(cls, value: list[str]) -> list[str]:
+        bad = [o for o in value if not _OWNER.match(o)]
+        if bad:
+            raise ValueError(f"owner(s) {', '.join(bad)} must be an email address or 'team:<name>'")
+        return value
+
+    @field_validator("plot_metrics")
+    @classmethod
+    def _plot_metric_names(cls, value: list[str]) -> list[str]:
+        for item in value:
+            column, _, metric = item.rpartition(".")
+            if not column or metric not in METRICS:
+                raise ValueError(
+                    f"plot_metrics item {item!r} must be '<column>.<metric>' with a known "
+                    f"metric ({', '.join(sorted(METRICS))})"
+                )
         return value
 
     @field_validator("metrics")
@@ -203,6 +258,8 @@ class TableEntry(StrictModel):
             )
         if self.select_schema and not self.schema_:
             raise ValueError("'select_schema: true' needs 'schema'")
+        if self.attach_checks_to == "target" and not self.target_asset:
+            raise ValueError(f"'attach_checks_to: {self.attach_checks_to}' needs 'target_asset'")
         for key, patterns in (
             ("pattern", [self.pattern]),
             ("exclude_patterns", self.exclude_patterns),

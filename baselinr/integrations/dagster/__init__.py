@@ -2,7 +2,9 @@
 ``baselinr_dagster`` (this is the one place ``baselinr`` touches Dagster)."""
 
 from baselinr_dagster import (
+    BaselinrComponent,
     BaselinrResource,
+    BaselinrTranslator,
     ProfileRunConfig,
     baselinr_plan_sensor,
     build_baselinr_definitions,
@@ -10,7 +12,9 @@ from baselinr_dagster import (
 )
 
 __all__ = [
+    "BaselinrComponent",
     "BaselinrResource",
+    "BaselinrTranslator",
     "ProfileRunConfig",
     "baselinr_plan_sensor",
     "build_baselinr_definitions",
