@@ -168,7 +168,7 @@ def test_storage_created_at_the_baseline_revision_is_upgraded(tmp_path: Path) ->
     migrate.forget(engine)
     Storage.from_engine(engine, create_tables=True)
     assert sa.inspect(engine).has_table("baselinr_partition_state")
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0003"
+    assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as conn:
         assert conn.execute(sa.select(table_state.c.last_profiled_at)).scalar() == now
     engine.dispose()
