@@ -17,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import baselinr
 from baselinr.api.auth import Tokens
+from baselinr.api.clean import clean
 from baselinr.api.dashboard import BatchSummaries
 from baselinr.api.db import open_engine
 from baselinr.api.routes import api, public
@@ -68,6 +70,7 @@ def create_app(options: ApiOptions | None = None) -> FastAPI:
     app.include_router(api)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _storage_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(HTTPException, _http_error)
     if options.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -87,10 +90,22 @@ async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=503)
 
 
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Errors echo what was asked for (an id, a table name): redacted like the rest."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        {"detail": clean(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
 async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"loc": list(e.get("loc", ())), "msg": redact(str(e.get("msg", ""))), "type": e.get("type")}
+        {
+            "loc": clean(list(e.get("loc", ()))),
+            "msg": redact(str(e.get("msg", ""))),
+            "type": e.get("type"),
+        }
         for e in exc.errors()
     ]
     return JSONResponse({"detail": problems}, status_code=422)

@@ -3,9 +3,17 @@ from them. A run carries the ``baselinr_runs`` columns by their names (DESIGN §
 drift item the ``baselinr_events`` columns plus its triage fields."""
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 T = TypeVar("T")
 
@@ -22,6 +30,19 @@ def _no_nul(value: str) -> str:
     return value
 
 
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _iso_only(value: object) -> object:
+    """A timestamp parameter is ISO-8601 text; a bare number (which pydantic would read
+    as Unix time) is a mistake."""
+    if not isinstance(value, str | dt.datetime) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise ValueError("expected an ISO-8601 timestamp, e.g. 2025-01-31T00:00:00Z")
+    return value
+
+
 def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
@@ -34,7 +55,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
 #: A name as stored (schema, table, column, environment, database): no NUL.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_no_nul)]
 #: A timestamp parameter: ISO-8601; without an offset it is UTC.
-UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
+UtcTime = Annotated[dt.datetime, BeforeValidator(_iso_only), AfterValidator(_utc)]
 
 
 class Out(BaseModel):

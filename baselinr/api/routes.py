@@ -29,8 +29,23 @@ _AMBIGUOUS: dict[int | str, dict[str, Any]] = {
     409: {"model": models.Error, "description": "The table name matches several tables"}
 }
 
-public = APIRouter()
-api = APIRouter(prefix="/api", dependencies=[Depends(require("read"))], responses=_ERRORS)
+
+def single_values(request: Request) -> None:
+    """Every parameter of this API takes one value: ``?table=a&table=b`` is a mistake,
+    not "the last one wins"."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise HTTPException(422, f"query parameter {name!r} given more than once")
+        seen.add(name)
+
+
+public = APIRouter(dependencies=[Depends(single_values)])
+api = APIRouter(
+    prefix="/api",
+    dependencies=[Depends(single_values), Depends(require("read"))],
+    responses=_ERRORS,
+)
 
 
 def engine_of(request: Request) -> Engine:
@@ -46,7 +61,10 @@ SchemaParam = Annotated[Name | None, Query()]
 SinceParam = Annotated[UtcTime | None, Query(description="ISO-8601; inclusive")]
 UntilParam = Annotated[UtcTime | None, Query(description="ISO-8601; exclusive")]
 LimitParam = Annotated[int, Query(ge=1, le=1000)]
-CursorParam = Annotated[str | None, Query(max_length=2048, description="`next_cursor` of a page")]
+CursorParam = Annotated[
+    str | None,
+    Query(max_length=2048, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of a page"),
+]
 FormatParam = Annotated[models.ExportFormat, Query()]
 
 
@@ -276,6 +294,7 @@ def _triage(engine: Engine, event_id: str, step: str, body: models.TriageRequest
 
 _TRIAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
+    400: {"model": models.Error, "description": "The body is not JSON"},
     409: {"model": models.Error, "description": "Not in a status this step can follow"},
 }
 EventId = Annotated[Name, Path(max_length=255)]
