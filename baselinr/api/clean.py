@@ -1,26 +1,64 @@
-"""What every value the API returns goes through: strings are redacted (the one
-redaction function, ``baselinr.redact.redact``), non-finite floats become strings
-(JSON has no NaN), nested JSON is cleaned throughout."""
+"""What the API returns goes through here: free text (driver errors, reasons, notes,
+JSON documents, profiled values) is redacted with the one redaction function
+(``baselinr.redact.redact``) and non-finite floats become strings (JSON has no NaN).
+
+Identifiers — ids, schema, table, column and metric names, statuses, actions, event
+types — are returned as stored: they come from the catalog and from Baselinr itself,
+not from credentials.
+"""
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from baselinr.redact import redact
 
+#: Columns of each storage table that hold free text (or JSON documents of it).
+RUN_TEXT = frozenset({"database_name", "environment", "error", "metadata"})
+EVENT_TEXT = frozenset(
+    {"reason", "payload", "acknowledged_by", "acknowledged_note", "resolved_by", "resolved_note"}
+)
+STATE_TEXT = frozenset({"database_name", "decision_reason", "metadata"})
 
-def clean(value: Any) -> Any:
+
+def clean(value: Any, text: Callable[[str], str] = redact) -> Any:
+    """``value`` with every string redacted, recursively, and JSON made strict."""
     if isinstance(value, str):
-        return redact(value)
+        return text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if isinstance(value, Mapping):
-        return {redact(str(k)): clean(v) for k, v in value.items()}
+        return {text(str(k)): clean(v, text) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
+        return [clean(v, text) for v in value]
     return value
 
 
-def clean_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored row with its strings redacted and its JSON made strict."""
-    return {k: clean(v) for k, v in row.items()}
+class Redactor:
+    """``redact`` with a bounded memo of short strings, for one export: the keys and
+    labels of JSON documents repeat on every row. (Secrets are registered when the
+    API starts, so the memo cannot go stale during an export.)"""
+
+    def __init__(self, size: int = 20_000, longest: int = 120) -> None:
+        self.size, self.longest = size, longest
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        if len(value) > self.longest:
+            return redact(value)
+        found = self._seen.get(value)
+        if found is None:
+            found = redact(value)
+            if len(self._seen) < self.size:
+                self._seen[value] = found
+        return found
+
+
+def clean_fields(row: Mapping[str, Any], text: Iterable[str]) -> dict[str, Any]:
+    """A stored row with its free-text columns cleaned."""
+    out = dict(row)
+    for name in text:
+        value = out.get(name)
+        if value is not None:
+            out[name] = clean(value)
+    return out

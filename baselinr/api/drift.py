@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
 from baselinr.api import models
-from baselinr.api.clean import clean_row
+from baselinr.api.clean import EVENT_TEXT, clean_fields
 from baselinr.api.filters import DRIFT_EVENT_TYPES, DriftFilter, keyset_before, triage_status
 from baselinr.api.paging import Cursor
 from baselinr.storage.schema import events, utcnow
@@ -38,7 +38,7 @@ def drift_item(row: Mapping[Any, Any]) -> models.DriftItem:
     data = dict(row)
     data["payload"] = jsonutil.loads(data["payload"]) if data.get("payload") else None
     data["status"] = data.pop("triage_status", None) or "open"
-    return models.DriftItem.model_validate(clean_row(data))
+    return models.DriftItem.model_validate(clean_fields(data, EVENT_TEXT))
 
 
 def drift_query(where: DriftFilter) -> sa.Select[Any]:

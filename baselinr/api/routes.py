@@ -4,13 +4,14 @@ call, a response model out."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 import baselinr
 from baselinr.api import dashboard, drift, models, runs, tables
 from baselinr.api.auth import require
-from baselinr.api.export import DRIFT_FIELDS, RUN_FIELDS, export
+from baselinr.api.export import DRIFT, RUNS, export
 from baselinr.api.filters import DriftFilter, RunFilter
 from baselinr.api.models import Name, UtcTime
 from baselinr.api.paging import BadCursor, Cursor
@@ -66,6 +67,12 @@ CursorParam = Annotated[
     Query(max_length=2048, pattern=r"^[A-Za-z0-9_-]+$", description="`next_cursor` of a page"),
 ]
 FormatParam = Annotated[models.ExportFormat, Query()]
+
+
+def _json(model: BaseModel) -> Response:
+    """The model serialised once, by pydantic (the route's ``response_model`` documents
+    it; FastAPI would validate and serialise it a second time)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def _cursor(token: str | None) -> Cursor | None:
@@ -135,10 +142,12 @@ def ready(engine: StorageEngine) -> Any:
 @api.get("/dashboard/metrics", response_model=models.DashboardMetrics, tags=["dashboard"])
 def dashboard_metrics(
     request: Request, engine: StorageEngine, since: SinceParam = None, until: UntilParam = None
-) -> models.DashboardMetrics:
+) -> Response:
     """Runs per status and action, tables, drift per severity, rows and bytes scanned
     and avoided, over `since`/`until` (default: the last 30 days), with a per-day trend."""
-    return dashboard.dashboard_metrics(engine, request.app.state.batch_summaries, since, until)
+    return _json(
+        dashboard.dashboard_metrics(engine, request.app.state.batch_summaries, since, until)
+    )
 
 
 @api.get("/runs", response_model=models.Page[models.Run], tags=["runs"])
@@ -147,20 +156,18 @@ def list_runs(
     where: Annotated[RunFilter, Depends(run_filter)],
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-) -> models.Page[models.Run]:
+) -> Response:
     """Runs, newest first, a page at a time."""
-    return runs.list_runs(engine, where, limit, _cursor(cursor))
+    return _json(runs.list_runs(engine, where, limit, _cursor(cursor)))
 
 
 @api.get("/runs/{run_id}", response_model=models.RunDetail, tags=["runs"], responses=_NOT_FOUND)
-def get_run(
-    engine: StorageEngine, run_id: Annotated[Name, Path(max_length=255)]
-) -> models.RunDetail:
+def get_run(engine: StorageEngine, run_id: Annotated[Name, Path(max_length=255)]) -> Response:
     """One run with the metrics of each column."""
     found = runs.run_detail(engine, run_id)
     if found is None:
         raise HTTPException(404, f"no run {run_id!r}")
-    return found
+    return _json(found)
 
 
 @api.get("/drift", response_model=models.Page[models.DriftItem], tags=["drift"])
@@ -169,15 +176,15 @@ def list_drift(
     where: Annotated[DriftFilter, Depends(drift_filter)],
     limit: LimitParam = 50,
     cursor: CursorParam = None,
-) -> models.Page[models.DriftItem]:
+) -> Response:
     """Drift and schema-change events, newest first, with their triage."""
-    return drift.list_drift(engine, where, limit, _cursor(cursor))
+    return _json(drift.list_drift(engine, where, limit, _cursor(cursor)))
 
 
 @api.get("/tables", response_model=models.TableList, tags=["tables"])
-def list_tables(request: Request, engine: StorageEngine) -> models.TableList:
+def list_tables(request: Request, engine: StorageEngine) -> Response:
     """Every profiled table with its latest run and its incremental state."""
-    return tables.list_tables(engine, request.app.state.state_table)
+    return _json(tables.list_tables(engine, request.app.state.state_table))
 
 
 def _table(request: Request, engine: Engine, name: str, warehouse: str | None) -> tables.TableKey:
@@ -211,11 +218,13 @@ def table_metrics(
     until: UntilParam = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="latest completed runs")] = 100,
     warehouse: WarehouseParam = None,
-) -> models.MetricHistory:
+) -> Response:
     """Each column's metrics over the table's completed runs, oldest first."""
     key = _table(request, engine, table_name, warehouse)
-    return tables.metric_history(
-        engine, key, column=column, metric=metric, since=since, until=until, limit=limit
+    return _json(
+        tables.metric_history(
+            engine, key, column=column, metric=metric, since=since, until=until, limit=limit
+        )
     )
 
 
@@ -227,19 +236,19 @@ def table_metrics(
 )
 def table_state(
     request: Request, engine: StorageEngine, table_name: TableName, warehouse: WarehouseParam = None
-) -> models.TableStateDetail:
+) -> Response:
     """The table's `baselinr_table_state` row and the planner's last decision in words."""
     key = _table(request, engine, table_name, warehouse)
     found = tables.table_state(engine, request.app.state.state_table, key)
     if found is None:
         raise HTTPException(404, f"no incremental state for {key.qualified!r}")
-    return found
+    return _json(found)
 
 
 @api.get("/warehouses", response_model=models.WarehouseList, tags=["tables"])
-def list_warehouses(engine: StorageEngine) -> models.WarehouseList:
+def list_warehouses(engine: StorageEngine) -> Response:
     """Database names and environments with their table and run counts."""
-    return tables.list_warehouses(engine)
+    return _json(tables.list_warehouses(engine))
 
 
 # --- exports -----------------------------------------------------------------------------
@@ -265,7 +274,7 @@ def export_runs(
     format: FormatParam = "json",
 ) -> StreamingResponse:
     """Every run that matches the filters, newest first, streamed."""
-    return _stream(export(engine, runs.runs_query(where), RUN_FIELDS, format), format, "runs")
+    return _stream(export(engine, runs.runs_query(where), RUNS, format), format, "runs")
 
 
 @api.get("/export/drift", tags=["export"], response_class=StreamingResponse, responses=_STREAMS)
@@ -275,7 +284,7 @@ def export_drift(
     format: FormatParam = "json",
 ) -> StreamingResponse:
     """Every drift event that matches the filters, newest first, streamed."""
-    body = export(engine, drift.drift_query(where), DRIFT_FIELDS, format)
+    body = export(engine, drift.drift_query(where), DRIFT, format)
     return _stream(body, format, "drift")
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr.api import models
-from baselinr.api.clean import clean
+from baselinr.api.clean import RUN_TEXT, clean, clean_fields
 from baselinr.api.filters import RunFilter, keyset_before
 from baselinr.api.paging import Cursor
 from baselinr.storage.reader import ResultReader
@@ -16,7 +16,7 @@ from baselinr.storage.schema import runs
 
 
 def run_model(run: StoredRun) -> models.Run:
-    data: dict[str, Any] = clean(run.to_dict())
+    data = clean_fields(run.to_dict(), RUN_TEXT)
     data["rows_avoided"] = run.rows_avoided
     return models.Run.model_validate(data)
 
@@ -51,9 +51,7 @@ def run_detail(engine: Engine, run_id: str) -> models.RunDetail | None:
         return None
     stored = reader.results_for_runs([run_id])[run_id]
     columns = [
-        models.ColumnMetrics(
-            name=clean(name), type=clean(type_name), metrics=clean(stored.metrics.get(name, {}))
-        )
+        models.ColumnMetrics(name=name, type=type_name, metrics=clean(stored.metrics.get(name, {})))
         for name, type_name in stored.columns.items()
     ]
     return models.RunDetail(**run_model(run).model_dump(), columns=columns)

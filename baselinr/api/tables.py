@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
 from baselinr.api import models
-from baselinr.api.clean import clean, clean_row
+from baselinr.api.clean import STATE_TEXT, clean, clean_fields
 from baselinr.api.filters import table_condition
 from baselinr.api.runs import run_model
 from baselinr.catalog import TableRef
@@ -92,9 +92,10 @@ def resolve_table(
 
 
 def state_model(row: Any) -> models.TableState:
-    data = clean_row(dict(row))
+    data = dict(row)
     data["schema_name"] = _schema(data["schema_name"])
-    data["metadata"] = clean(jsonutil.loads(row["metadata"]) or {})
+    data["metadata"] = jsonutil.loads(row["metadata"]) or {}
+    data = clean_fields(data, STATE_TEXT)
     return models.TableState.model_validate(data)
 
 
@@ -134,9 +135,7 @@ def list_tables(engine: Engine, state: sa.Table) -> models.TableList:
             key = (model.database_name, model.schema_name, model.table_name)
             tables.setdefault(key, {})["state"] = model
     items = [
-        models.TableSummary(
-            database_name=clean(d), schema_name=clean(s), table_name=clean(t), **found
-        )
+        models.TableSummary(database_name=clean(d), schema_name=s, table_name=t, **found)
         for (d, s, t), found in sorted(tables.items(), key=lambda kv: tuple(map(str, kv[0])))
     ]
     return models.TableList(items=items)
@@ -191,11 +190,11 @@ def metric_history(
                 models.Point(run_id=run_id, profiled_at=profiled_at, value=clean(shown))
             )
     return models.MetricHistory(
-        table=clean(key.qualified),
-        schema_name=clean(key.schema_name),
-        table_name=clean(key.table_name),
+        table=key.qualified,
+        schema_name=key.schema_name,
+        table_name=key.table_name,
         series=[
-            models.Series(column=clean(col), metric=name, points=points)
+            models.Series(column=col, metric=name, points=points)
             for (col, name), points in sorted(series.items())
         ],
     )
