@@ -216,9 +216,12 @@ def _drop_in_stock(conn: Connection, rng: random.Random) -> None:
     of a table with a primary key), and add a few products so the change detector sees
     the table change."""
     keep = [c for c in demo.products.columns if c.name != "in_stock"]
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c.name) for c in keep)
-    conn.exec_driver_sql(f"CREATE TABLE products_rebuild AS SELECT {names} FROM products")
+    # the same declared types, so the only schema change is the dropped column
+    staging = sa.Table(
+        "products_rebuild", sa.MetaData(), *(sa.Column(c.name, c.type) for c in keep)
+    )
+    staging.create(conn)
+    conn.execute(staging.insert().from_select([c.name for c in keep], sa.select(*keep)))
     conn.exec_driver_sql("DROP TABLE products")
     conn.exec_driver_sql("ALTER TABLE products_rebuild RENAME TO products")
     rebuilt = sa.table("products", *(sa.column(c.name) for c in keep))

@@ -54,9 +54,13 @@ LIST_AND_DETAIL = ("runs", "runs page 2", "runs ?table", "runs ?status", "run de
 # --- storage ------------------------------------------------------------------------------------
 
 
-def generate(engine: sa.Engine, runs: int, columns: int, events_per_run: int) -> dict[str, int]:
+def generate(
+    engine: sa.Engine, runs: int, results: int, columns: int, events_per_run: int
+) -> dict[str, int]:
     """Fill the contract tables by SQL. Runs are spread over 100 days, one per table
-    per day; result indexes are dropped during the bulk insert and rebuilt."""
+    per day (1 in 47 failed, without results); ``results`` result rows, ``columns`` x 10
+    metrics per completed run until there are that many; result indexes are dropped
+    during the bulk insert and rebuilt."""
     span = 100 * 86_400 / max(runs / TABLES, 1) / TABLES  # seconds between runs
     metric_array = "ARRAY[" + ",".join(f"'{m}'" for m in METRICS) + "]"
     statements = [
@@ -72,7 +76,7 @@ def generate(engine: sa.Engine, runs: int, columns: int, events_per_run: int) ->
                's' || (g % {TABLES} / 100),
                't' || lpad((g % {TABLES})::text, 4, '0'),
                CASE WHEN g % {TABLES} % 2 = 0 THEN 'prod' ELSE 'staging' END,
-               CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'completed' END,
+               CASE WHEN g % 47 = 0 THEN 'failed' ELSE 'completed' END,
                CASE WHEN g % 7 = 0 THEN 'partial' WHEN g % 11 = 0 THEN 'sample' ELSE 'full' END,
                now() - interval '100 days' + g * interval '{span} seconds',
                now() - interval '100 days' + g * interval '{span} seconds' + interval '3 seconds',
@@ -81,7 +85,7 @@ def generate(engine: sa.Engine, runs: int, columns: int, events_per_run: int) ->
                CASE WHEN g % 7 = 0 THEN 20000 WHEN g % 11 = 0 THEN 50000
                     ELSE 1000000 + g % {TABLES} * 1000 + g / {TABLES} END,
                'snap' || g, NULL,
-               CASE WHEN g % 50 = 0 THEN 'ProfilingError: canceling statement due to timeout' END,
+               CASE WHEN g % 47 = 0 THEN 'ProfilingError: canceling statement due to timeout' END,
                CASE WHEN g % 7 <> 0 AND g % 11 = 0 THEN 0.05 END,
                json_build_object('statements', 3, 'reason', 'snapshot_changed',
                                  'estimated_bytes', 80000000 + g % {TABLES} * 80000)::text
@@ -96,6 +100,8 @@ def generate(engine: sa.Engine, runs: int, columns: int, events_per_run: int) ->
                r.finished_at
         FROM baselinr_runs r, generate_series(1, {columns}) c, unnest({metric_array}) m
         WHERE r.status = 'completed'
+        ORDER BY r.run_id, c
+        LIMIT {results}
         """,
         "CREATE INDEX ix_baselinr_results_run ON baselinr_results (run_id)",
         "CREATE INDEX ix_baselinr_results_metric ON baselinr_results "
@@ -363,7 +369,8 @@ def export(port: int, pid: int, path: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--columns", type=int, default=5, help="result rows per run: x10 metrics")
+    parser.add_argument("--results", type=int, default=5_000_000)
+    parser.add_argument("--columns", type=int, default=6, help="per run, x10 metrics")
     parser.add_argument("--events-per-run", type=int, default=10)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
@@ -382,7 +389,7 @@ def main() -> None:
         engine = sa.create_engine(db_url)
         migrate.upgrade(engine)
         started = time.perf_counter()
-        counts = generate(engine, args.runs, args.columns, args.events_per_run)
+        counts = generate(engine, args.runs, args.results, args.columns, args.events_per_run)
         engine.dispose()
         print(
             f"storage (PostgreSQL): {counts['baselinr_runs']:,} runs, "

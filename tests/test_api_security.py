@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from baselinr.api import create_app
-from baselinr.api.app import LoopbackOnly
+from baselinr.api.application import LoopbackOnly
 from baselinr.api.auth import Tokens
 from baselinr.api.settings import ApiOptions, ApiSettings, resolve_options
 from baselinr.cli import main

@@ -17,7 +17,7 @@ _app: "FastAPI | None" = None
 
 
 def create_app(*args: Any, **kwargs: Any) -> "FastAPI":
-    from baselinr.api.app import create_app as build
+    from baselinr.api.application import create_app as build
 
     return build(*args, **kwargs)
 

@@ -7,7 +7,9 @@ Without tokens it refuses to bind to anything but a loopback address unless told
 
 import dataclasses
 import logging
+import signal
 import sys
+from types import FrameType
 
 from baselinr.api.settings import ApiOptions, is_loopback, resolve_options
 from baselinr.errors import UsageError
@@ -39,12 +41,15 @@ def serve(
 ) -> None:
     import uvicorn
 
-    from baselinr.api.app import create_app
+    from baselinr.api.application import create_app
 
     check_bind(options, host, insecure)
     options = dataclasses.replace(options, insecure=insecure or options.insecure)
     configure_logging(log_level)
     app = create_app(options)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again once it has
+    # restored the previous handler: make that handler a clean exit (status 0).
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         app,
         host=host,
@@ -54,6 +59,10 @@ def serve(
         timeout_graceful_shutdown=GRACE_SECONDS,
         server_header=False,
     )
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def serve_from_environment() -> None:
