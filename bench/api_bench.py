@@ -162,14 +162,15 @@ def generate(
         FROM baselinr_runs WHERE status = 'completed'
         ORDER BY database_name, schema_name, table_name, started_at DESC
         """,
-        "ANALYZE",
+        "VACUUM ANALYZE",
     ]
     raw = engine.raw_connection()  # no parameters: '%' in LIKE patterns stays literal
     try:
-        with raw.cursor() as cursor:
+        driver: Any = raw.driver_connection
+        driver.autocommit = True  # VACUUM runs outside a transaction
+        with driver.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
-            raw.commit()
             counts = {}
             for name in (
                 "baselinr_runs",

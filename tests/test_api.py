@@ -486,3 +486,31 @@ def test_unready_storage_is_503(tmp_path: Path, filled: Filled) -> None:
         assert runs_page.status_code == 503 and runs_page.json()["detail"].startswith(
             "storage error"
         )
+
+
+def test_bytes_scanned_is_estimated_from_the_recorded_table_size(
+    client: TestClient, filled: Filled, stored: Any
+) -> None:
+    """``metadata.estimated_bytes`` x rows scanned / rows, read in SQL on each dialect;
+    a value that is not a number is ignored."""
+    when = dt.datetime(2001, 6, 1, 12, tzinfo=dt.timezone.utc)
+    base = dict(
+        stored["runs"][0], status="completed", action="partial", started_at=when, finished_at=when
+    )
+    extra = [
+        dict(base, run_id="bytes-1", row_count=100, rows_scanned=25, metadata=json.dumps({"estimated_bytes": 8000})),
+        dict(base, run_id="bytes-2", row_count=10, rows_scanned=10, metadata=json.dumps({"estimated_bytes": "8 kB"})),
+        dict(base, run_id="bytes-3", row_count=0, rows_scanned=0, metadata=json.dumps({"estimated_bytes": 5})),
+    ]  # fmt: skip
+    engine = filled.storage
+    try:
+        with engine.begin() as conn:
+            conn.execute(runs.insert(), extra)
+        metrics = _get(client, "/api/dashboard/metrics", since="2001-06-01", until="2001-06-02")
+        assert metrics["savings"]["rows_scanned"] == 35
+        assert metrics["savings"]["bytes_scanned"] == 2000
+        assert [d["day"] for d in metrics["trend"]] == ["2001-06-01"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(runs.delete().where(runs.c.run_id.in_([r["run_id"] for r in extra])))
+        engine.dispose()

@@ -35,9 +35,9 @@ def clean(value: Any, text: Callable[[str], str] = redact) -> Any:
 
 
 class Redactor:
-    """``redact`` with a bounded memo of short strings, for one export: the keys and
-    labels of JSON documents repeat on every row. (Secrets are registered when the
-    API starts, so the memo cannot go stale during an export.)"""
+    """``redact`` with a bounded memo of short strings, for one response or export:
+    the keys and labels of JSON documents repeat on every row. (Secrets are registered
+    when the API starts, so the memo cannot go stale while a response is built.)"""
 
     def __init__(self, size: int = 20_000, longest: int = 120) -> None:
         self.size, self.longest = size, longest
@@ -54,11 +54,13 @@ class Redactor:
         return found
 
 
-def clean_fields(row: Mapping[str, Any], text: Iterable[str]) -> dict[str, Any]:
+def clean_fields(
+    row: Mapping[str, Any], text: Iterable[str], redactor: Callable[[str], str] = redact
+) -> dict[str, Any]:
     """A stored row with its free-text columns cleaned."""
     out = dict(row)
     for name in text:
         value = out.get(name)
         if value is not None:
-            out[name] = clean(value)
+            out[name] = clean(value, redactor)
     return out

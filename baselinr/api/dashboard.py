@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from baselinr import jsonutil
 from baselinr.api import models
 from baselinr.api.db import json_number, utc_day
-from baselinr.api.filters import DRIFT_EVENT_TYPES, triage_status
+from baselinr.api.filters import DRIFT_EVENT_TYPES
 from baselinr.storage.schema import UTCDateTime, batches, events, runs
 
 #: What avoided the rows of a table in a batch: the decision's status and action.
@@ -160,7 +160,7 @@ def _run_figures(
         .group_by(day, c.status, c.action)
     )
     for when, status, action, n, rows, size in conn.execute(stmt):
-        figures = days[when]
+        figures = days[str(when)]
         figures["status"][status] += n
         figures["action"][action] += n
         figures["rows_scanned"] += int(rows)
@@ -181,7 +181,7 @@ def _avoided(
     b = batches.c
     in_window = sa.and_(b.started_at >= _t(start), b.started_at < _t(end))
     day = utc_day(b.started_at).label("day")
-    known = list(conn.execute(sa.select(b.batch_id, day).where(in_window)))
+    known = [(i, str(d)) for i, d in conn.execute(sa.select(b.batch_id, day).where(in_window))]
     missing = [batch_id for batch_id, _ in known if summaries.get(batch_id) is None]
     for chunk in _chunks(missing, 500):
         stmt = sa.select(b.batch_id, b.decisions).where(b.batch_id.in_(chunk))
@@ -207,17 +207,18 @@ def _drift(
 ) -> None:
     e = events.c
     day = utc_day(e.created_at).label("day")
-    is_open = sa.func.sum(sa.case((triage_status() == "open", 1), else_=0))
+    still_open = sa.or_(e.triage_status.is_(None), e.triage_status == "open")
+    is_open = sa.func.sum(sa.case((still_open, 1), else_=0))
     stmt = (
         sa.select(day, e.event_type, e.severity, sa.func.count(), is_open)
         .where(e.event_type.in_(DRIFT_EVENT_TYPES))
         .where(e.created_at >= _t(start), e.created_at < _t(end))
         .group_by(day, e.event_type, e.severity)
     )
-    for when, event_type, severity, n, still_open in conn.execute(stmt):
-        figures = days[when]
+    for when, event_type, severity, n, opened in conn.execute(stmt):
+        figures = days[str(when)]
         figures["severity"][severity or "unknown"] += n
-        figures["open"] += int(still_open or 0)
+        figures["open"] += int(opened or 0)
         if event_type == "SchemaChangeDetected":
             figures["schema_changes"] += n
 

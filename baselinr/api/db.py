@@ -5,13 +5,16 @@ missing (``/ready`` says so) rather than becoming an empty database, and a read-
 role or a SQLite file opened with ``?mode=ro&uri=true`` serves every read endpoint.
 """
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.sql.visitors import InternalTraversal
 
 # Sync endpoints run in Starlette's thread pool (40 threads): one connection each.
 POOL_SIZE = 20
@@ -47,51 +50,62 @@ def open_engine(url: str) -> Engine:
     return sa.create_engine(parsed, connect_args=connect_args, **kwargs)
 
 
-class utc_day(GenericFunction[str]):
-    """The UTC calendar day of a stored timestamp, as ``YYYY-MM-DD``."""
+class utc_day(GenericFunction[Any]):
+    """The UTC calendar day of a stored timestamp (a date, or ``YYYY-MM-DD`` text on
+    SQLite: read it with ``str()``)."""
 
-    type = sa.String()
     name = "utc_day"
     inherit_cache = True
 
 
 @compiles(utc_day)
 def _utc_day_default(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(CAST({compiler.process(element.clauses, **kw)} AS DATE) AS VARCHAR(10))"
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
 
 
 @compiles(utc_day, "postgresql")
 def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
     # timestamptz -> the date in UTC whatever the session's TimeZone
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
 
 
 @compiles(utc_day, "sqlite")
 def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # stored as naive UTC text
-    return f"date({compiler.process(element.clauses, **kw)})"
+    return f"date({compiler.process(element.clauses, **kw)})"  # stored as naive UTC text
 
 
-class json_number(GenericFunction[float]):
-    """``json_number(text_column, 'key')``: the number under a top-level key of a JSON
-    text column, NULL when absent or not a number."""
+class json_number(ColumnElement[float]):
+    """The number under a top-level key of a JSON text column; NULL when the key is
+    absent or its value is not a number. The document is parsed once per row."""
 
     type = sa.Double()
-    name = "json_number"
     inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("key", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: sa.ColumnElement[Any], key: str) -> None:
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"json_number: {key!r} is not a plain key")
+        self.column = column
+        self.key = key
+
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @compiles(json_number, "postgresql")
 def _json_number_pg(element: json_number, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = (compiler.process(c, **kw) for c in element.clauses)
-    value = f"(CAST({column} AS jsonb) -> {key})"
-    return f"CASE WHEN jsonb_typeof{value} = 'number' THEN CAST({value} AS float8) END"
+    column = compiler.process(element.column, **kw)
+    path = f"'$.{element.key} ? (@.type() == \"number\")'"
+    return f"CAST(jsonb_path_query_first(CAST({column} AS jsonb), {path}) AS float8)"
 
 
 @compiles(json_number, "sqlite")
 def _json_number_sqlite(element: json_number, compiler: SQLCompiler, **kw: Any) -> str:
-    column, key = (compiler.process(c, **kw) for c in element.clauses)
-    path = f"'$.' || {key}"
+    column = compiler.process(element.column, **kw)
+    path = f"'$.{element.key}'"
     return (
         f"CASE WHEN json_type({column}, {path}) IN ('integer', 'real') "
         f"THEN json_extract({column}, {path}) END"

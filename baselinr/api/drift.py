@@ -2,7 +2,7 @@
 resolving one (the only writes the API makes: the triage columns of
 ``baselinr_events``, migration 0004)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,9 +10,10 @@ from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
 from baselinr.api import models
-from baselinr.api.clean import EVENT_TEXT, clean_fields
+from baselinr.api.clean import EVENT_TEXT, Redactor, clean_fields
 from baselinr.api.filters import DRIFT_EVENT_TYPES, DriftFilter, keyset_before, triage_status
 from baselinr.api.paging import Cursor
+from baselinr.redact import redact
 from baselinr.storage.schema import events, utcnow
 
 #: What each triage step allows it to follow, and the columns it writes.
@@ -34,11 +35,11 @@ class TriageConflict(Exception):
     """The event is not in a status the step can follow (e.g. already resolved)."""
 
 
-def drift_item(row: Mapping[Any, Any]) -> models.DriftItem:
+def drift_item(row: Mapping[Any, Any], redactor: Callable[[str], str] = redact) -> models.DriftItem:
     data = dict(row)
     data["payload"] = jsonutil.loads(data["payload"]) if data.get("payload") else None
     data["status"] = data.pop("triage_status", None) or "open"
-    return models.DriftItem.model_validate(clean_fields(data, EVENT_TEXT))
+    return models.DriftItem.model_construct(**clean_fields(data, EVENT_TEXT, redactor))
 
 
 def drift_query(where: DriftFilter) -> sa.Select[Any]:
@@ -61,7 +62,9 @@ def list_drift(
     following = None
     if len(rows) > limit:
         following = Cursor(page[-1]["created_at"], page[-1]["event_id"]).encode()
-    return models.Page[models.DriftItem](items=[drift_item(r) for r in page], next_cursor=following)
+    redactor = Redactor()
+    items = [drift_item(r, redactor) for r in page]
+    return models.Page[models.DriftItem](items=items, next_cursor=following)
 
 
 def drift_event(engine: Engine, event_id: str) -> models.DriftItem | None:

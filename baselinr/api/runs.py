@@ -1,24 +1,26 @@
 """Runs: the list (keyset paging, newest first), one run with its column metrics, and
 the rows of an export."""
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from baselinr.api import models
-from baselinr.api.clean import RUN_TEXT, clean, clean_fields
+from baselinr.api.clean import RUN_TEXT, Redactor, clean, clean_fields
 from baselinr.api.filters import RunFilter, keyset_before
 from baselinr.api.paging import Cursor
+from baselinr.redact import redact
 from baselinr.storage.reader import ResultReader
 from baselinr.storage.records import StoredRun
 from baselinr.storage.schema import runs
 
 
-def run_model(run: StoredRun) -> models.Run:
-    data = clean_fields(run.to_dict(), RUN_TEXT)
+def run_model(run: StoredRun, redactor: Callable[[str], str] = redact) -> models.Run:
+    data = clean_fields(run.to_dict(), RUN_TEXT, redactor)
     data["rows_avoided"] = run.rows_avoided
-    return models.Run.model_validate(data)
+    return models.Run.model_construct(**data)  # stored values, typed by the schema
 
 
 def runs_query(where: RunFilter) -> sa.Select[Any]:
@@ -41,7 +43,9 @@ def list_runs(
     following = None
     if len(found) > limit:
         following = Cursor(page[-1].started_at, page[-1].run_id).encode()
-    return models.Page[models.Run](items=[run_model(r) for r in page], next_cursor=following)
+    redactor = Redactor()
+    items = [run_model(r, redactor) for r in page]
+    return models.Page[models.Run](items=items, next_cursor=following)
 
 
 def run_detail(engine: Engine, run_id: str) -> models.RunDetail | None:

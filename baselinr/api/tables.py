@@ -3,6 +3,7 @@ history, its incremental state explained, and the warehouses."""
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +12,14 @@ from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
 from baselinr.api import models
-from baselinr.api.clean import STATE_TEXT, clean, clean_fields
+from baselinr.api.clean import STATE_TEXT, Redactor, clean, clean_fields
 from baselinr.api.filters import table_condition
 from baselinr.api.runs import run_model
 from baselinr.catalog import TableRef
 from baselinr.incremental import decide as reasons
 from baselinr.incremental.explain import explain
 from baselinr.incremental.plan import ACTIONS, TableDecision
+from baselinr.redact import redact
 from baselinr.storage.records import StoredRun
 from baselinr.storage.schema import UTCDateTime, results, runs
 from baselinr.storage.state import TableState
@@ -91,12 +93,11 @@ def resolve_table(
     return found.pop()
 
 
-def state_model(row: Any) -> models.TableState:
+def state_model(row: Any, redactor: Callable[[str], str] = redact) -> models.TableState:
     data = dict(row)
     data["schema_name"] = _schema(data["schema_name"])
     data["metadata"] = jsonutil.loads(row["metadata"]) or {}
-    data = clean_fields(data, STATE_TEXT)
-    return models.TableState.model_validate(data)
+    return models.TableState.model_construct(**clean_fields(data, STATE_TEXT, redactor))
 
 
 def list_tables(engine: Engine, state: sa.Table) -> models.TableList:
@@ -125,13 +126,14 @@ def list_tables(engine: Engine, state: sa.Table) -> models.TableList:
         ),
     )
     tables: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+    redactor = Redactor()
     with engine.connect() as conn:
         for row in conn.execute(stmt.order_by(c.run_id)).mappings():
             run = StoredRun.from_row(row)
             key = (run.database_name, run.schema_name, run.table_name)
-            tables.setdefault(key, {"latest_run": run_model(run)})
+            tables.setdefault(key, {"latest_run": run_model(run, redactor)})
         for row in conn.execute(sa.select(state)).mappings():
-            model = state_model(row)
+            model = state_model(row, redactor)
             key = (model.database_name, model.schema_name, model.table_name)
             tables.setdefault(key, {})["state"] = model
     items = [
@@ -276,30 +278,24 @@ def list_warehouses(engine: Engine) -> models.WarehouseList:
     """Database names and environments with their table and run counts. Only names
     from storage: never a URL, user or password."""
     c = runs.c
-    counts = sa.select(
-        c.database_name, c.environment, sa.func.count(), sa.func.max(c.started_at)
-    ).group_by(c.database_name, c.environment)
-    distinct = (
-        sa.select(c.database_name, c.environment, c.schema_name, c.table_name).distinct().subquery()
-    )
     per_table = sa.select(
-        distinct.c.database_name, distinct.c.environment, sa.func.count()
-    ).group_by(distinct.c.database_name, distinct.c.environment)
+        c.database_name, c.environment, sa.func.count(), sa.func.max(c.started_at)
+    ).group_by(c.database_name, c.environment, c.schema_name, c.table_name)
+    found: dict[tuple[Any, Any], list[Any]] = {}
     with engine.connect() as conn:
-        tables = {(d, e): n for d, e, n in conn.execute(per_table)}
-        found = [
-            models.Warehouse(
-                database_name=clean(d),
-                environment=clean(e),
-                tables=tables.get((d, e), 0),
-                runs=n,
-                last_run_at=_aware(last),
-            )
-            for d, e, n, last in conn.execute(counts)
-        ]
-    return models.WarehouseList(
-        items=sorted(found, key=lambda w: (str(w.database_name), str(w.environment)))
-    )
+        for database, environment, n, last in conn.execute(per_table):
+            entry = found.setdefault((database, environment), [0, 0, None])
+            entry[0] += 1
+            entry[1] += n
+            last = _aware(last)
+            entry[2] = last if entry[2] is None or (last and last > entry[2]) else entry[2]
+    items = [
+        models.Warehouse(
+            database_name=clean(d), environment=clean(e), tables=t, runs=n, last_run_at=last
+        )
+        for (d, e), (t, n, last) in sorted(found.items(), key=lambda kv: tuple(map(str, kv[0])))
+    ]
+    return models.WarehouseList(items=items)
 
 
 def _aware(value: Any) -> dt.datetime | None:

@@ -69,7 +69,9 @@ runs = sa.Table(
     sa.Column("metadata", sa.Text()),
     sa.Index("ix_baselinr_runs_table", "schema_name", "table_name", "started_at"),
     sa.Index("ix_baselinr_runs_batch", "batch_id"),
-    sa.Index("ix_baselinr_runs_started", "started_at", "run_id"),  # API lists, newest first
+    # the API (migration 0004): lists newest first; each table's latest run
+    sa.Index("ix_baselinr_runs_started", "started_at", "run_id"),
+    sa.Index("ix_baselinr_runs_latest", "database_name", "schema_name", "table_name", "started_at"),
 )
 
 results = sa.Table(

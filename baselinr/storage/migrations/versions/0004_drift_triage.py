@@ -1,5 +1,5 @@
 """Drift triage (the dashboard API): who acknowledged or resolved a drift event, when,
-and with what note; indexes for listing runs and events newest first.
+and with what note; indexes for listing runs and events newest first and each table's latest run.
 
 Revision ID: 0004
 Revises: 0003
@@ -34,11 +34,17 @@ def upgrade() -> None:
     for column in _triage_columns():
         op.add_column("baselinr_events", column)
     op.create_index("ix_baselinr_runs_started", "baselinr_runs", ["started_at", "run_id"])
+    op.create_index(
+        "ix_baselinr_runs_latest",
+        "baselinr_runs",
+        ["database_name", "schema_name", "table_name", "started_at"],
+    )
     op.create_index("ix_baselinr_events_created", "baselinr_events", ["created_at", "event_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_baselinr_events_created", "baselinr_events")
+    op.drop_index("ix_baselinr_runs_latest", "baselinr_runs")
     op.drop_index("ix_baselinr_runs_started", "baselinr_runs")
     with op.batch_alter_table("baselinr_events") as batch:
         for column in reversed(_triage_columns()):
