@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import baselinr
 from baselinr.api.auth import Tokens
-from baselinr.api.clean import clean
+from baselinr.api.clean import RowMemo, clean
 from baselinr.api.dashboard import BatchSummaries
 from baselinr.api.db import open_engine
 from baselinr.api.routes import api, public
@@ -66,6 +66,7 @@ def create_app(options: ApiOptions | None = None) -> FastAPI:
     app.state.tokens = Tokens(options.tokens)
     app.state.state_table = state_table(options.state_table)
     app.state.batch_summaries = BatchSummaries()
+    app.state.row_memo = RowMemo()
     app.include_router(public)
     app.include_router(api)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _storage_error)

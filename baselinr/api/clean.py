@@ -8,8 +8,10 @@ not from credentials.
 """
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from baselinr.redact import redact
 
@@ -64,3 +66,30 @@ def clean_fields(
         if value is not None:
             out[name] = clean(value, redactor)
     return out
+
+
+M = TypeVar("M")
+
+
+class RowMemo:
+    """Models built from stored rows, keyed by the whole row (so never stale: a changed
+    row is a new key), least recently used first out. Building a model means decoding
+    and redacting its JSON; most rows of a listing did not change since the last one."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._models: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, row: Any, build: Callable[[Any], M]) -> M:
+        with self._lock:
+            found = self._models.get(key)
+            if found is not None:
+                self._models.move_to_end(key)
+                return found
+        model = build(row)
+        with self._lock:
+            self._models[key] = model
+            while len(self._models) > self.size:
+                self._models.popitem(last=False)
+        return model

@@ -184,7 +184,8 @@ def list_drift(
 @api.get("/tables", response_model=models.TableList, tags=["tables"])
 def list_tables(request: Request, engine: StorageEngine) -> Response:
     """Every profiled table with its latest run and its incremental state."""
-    return _json(tables.list_tables(engine, request.app.state.state_table))
+    state = request.app.state
+    return _json(tables.list_tables(engine, state.state_table, state.row_memo))
 
 
 def _table(request: Request, engine: Engine, name: str, warehouse: str | None) -> tables.TableKey:

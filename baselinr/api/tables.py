@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from baselinr import jsonutil
 from baselinr.api import models
-from baselinr.api.clean import STATE_TEXT, Redactor, clean, clean_fields
+from baselinr.api.clean import STATE_TEXT, Redactor, RowMemo, clean, clean_fields
 from baselinr.api.filters import table_condition
 from baselinr.api.runs import run_model
 from baselinr.catalog import TableRef
@@ -100,40 +100,53 @@ def state_model(row: Any, redactor: Callable[[str], str] = redact) -> models.Tab
     return models.TableState.model_construct(**clean_fields(data, STATE_TEXT, redactor))
 
 
-def list_tables(engine: Engine, state: sa.Table) -> models.TableList:
-    """Every table with a run or a state row, its latest run (any status) and its state."""
+def _latest_runs() -> sa.Select[Any]:
+    """Each table's latest run (any status). The inner grouping follows the index
+    ``ix_baselinr_runs_latest`` (an index-only scan on Postgres)."""
     c = runs.c
-    latest = (
+    per_environment = (
         sa.select(
             c.database_name, c.schema_name, c.table_name, sa.func.max(c.started_at).label("at")
         )
-        .group_by(c.database_name, c.schema_name, c.table_name)
+        .group_by(c.database_name, c.environment, c.schema_name, c.table_name)
         .subquery()
     )
-    stmt = sa.select(runs).join(
-        latest,
-        sa.and_(
-            c.table_name == latest.c.table_name,
-            c.started_at == latest.c.at,
-            sa.or_(
-                c.schema_name == latest.c.schema_name,
-                sa.and_(c.schema_name.is_(None), latest.c.schema_name.is_(None)),
-            ),
-            sa.or_(
-                c.database_name == latest.c.database_name,
-                sa.and_(c.database_name.is_(None), latest.c.database_name.is_(None)),
-            ),
-        ),
+    p = per_environment.c
+    latest = (
+        sa.select(p.database_name, p.schema_name, p.table_name, sa.func.max(p.at).label("at"))
+        .group_by(p.database_name, p.schema_name, p.table_name)
+        .subquery()
     )
-    tables: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+    same_schema = sa.or_(
+        c.schema_name == latest.c.schema_name,
+        sa.and_(c.schema_name.is_(None), latest.c.schema_name.is_(None)),
+    )
+    same_database = sa.or_(
+        c.database_name == latest.c.database_name,
+        sa.and_(c.database_name.is_(None), latest.c.database_name.is_(None)),
+    )
+    on = sa.and_(
+        c.table_name == latest.c.table_name, c.started_at == latest.c.at, same_schema, same_database
+    )
+    return sa.select(runs).join(latest, on).order_by(c.run_id)
+
+
+def list_tables(engine: Engine, state: sa.Table, memo: RowMemo | None = None) -> models.TableList:
+    """Every table with a run or a state row, its latest run (any status) and its state.
+    ``memo`` keeps the models of rows seen before (keyed by the whole row)."""
+    memo = memo or RowMemo()
     redactor = Redactor()
+    tables: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+
+    def run_of(row: Any) -> models.Run:
+        return run_model(StoredRun.from_row(row), redactor)
+
     with engine.connect() as conn:
-        for row in conn.execute(stmt.order_by(c.run_id)).mappings():
-            run = StoredRun.from_row(row)
-            key = (run.database_name, run.schema_name, run.table_name)
-            tables.setdefault(key, {"latest_run": run_model(run, redactor)})
+        for row in conn.execute(_latest_runs()).mappings():
+            key = (row["database_name"], row["schema_name"], row["table_name"])
+            tables.setdefault(key, {"latest_run": memo.get(("run", *row.values()), row, run_of)})
         for row in conn.execute(sa.select(state)).mappings():
-            model = state_model(row, redactor)
+            model = memo.get(("state", *row.values()), row, lambda r: state_model(r, redactor))
             key = (model.database_name, model.schema_name, model.table_name)
             tables.setdefault(key, {})["state"] = model
     items = [

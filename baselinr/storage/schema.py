@@ -69,9 +69,16 @@ runs = sa.Table(
     sa.Column("metadata", sa.Text()),
     sa.Index("ix_baselinr_runs_table", "schema_name", "table_name", "started_at"),
     sa.Index("ix_baselinr_runs_batch", "batch_id"),
-    # the API (migration 0004): lists newest first; each table's latest run
+    # the API (migration 0004): lists newest first; latest run per table, warehouse counts
     sa.Index("ix_baselinr_runs_started", "started_at", "run_id"),
-    sa.Index("ix_baselinr_runs_latest", "database_name", "schema_name", "table_name", "started_at"),
+    sa.Index(
+        "ix_baselinr_runs_latest",
+        "database_name",
+        "environment",
+        "schema_name",
+        "table_name",
+        "started_at",
+    ),
 )
 
 results = sa.Table(
@@ -123,6 +130,7 @@ events = sa.Table(
     sa.Index("ix_baselinr_events_table", "schema_name", "table_name", "created_at"),
     sa.Index("ix_baselinr_events_type", "event_type", "created_at"),
     sa.Index("ix_baselinr_events_created", "created_at", "event_id"),
+    sa.Index("ix_baselinr_events_name", "table_name", "created_at"),
 )
 
 table_state = sa.Table(

@@ -1,5 +1,6 @@
 """Drift triage (the dashboard API): who acknowledged or resolved a drift event, when,
-and with what note; indexes for listing runs and events newest first and each table's latest run.
+and with what note; indexes for listing runs and events newest first (also by bare table name) and for
+each table's latest run and the warehouses' counts.
 
 Revision ID: 0004
 Revises: 0003
@@ -37,12 +38,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_baselinr_runs_latest",
         "baselinr_runs",
-        ["database_name", "schema_name", "table_name", "started_at"],
+        ["database_name", "environment", "schema_name", "table_name", "started_at"],
     )
+    op.create_index("ix_baselinr_events_name", "baselinr_events", ["table_name", "created_at"])
     op.create_index("ix_baselinr_events_created", "baselinr_events", ["created_at", "event_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_baselinr_events_name", "baselinr_events")
     op.drop_index("ix_baselinr_events_created", "baselinr_events")
     op.drop_index("ix_baselinr_runs_latest", "baselinr_runs")
     op.drop_index("ix_baselinr_runs_started", "baselinr_runs")
