@@ -40,11 +40,14 @@ def open_engine(url: str) -> Engine:
     parsed = storage_url(url)
     backend = parsed.get_backend_name()
     connect_args: dict[str, Any] = {}
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # No ping per checkout (a round trip on every request): a connection the server
+    # dropped fails one request with a 503 and SQLAlchemy then renews the whole pool.
+    kwargs: dict[str, Any] = {"pool_pre_ping": False}
     if backend == "sqlite":
         connect_args.update(check_same_thread=False, timeout=30)
     elif backend == "postgresql":
         connect_args.update(connect_timeout=5, application_name="baselinr-api")
+        kwargs["pool_recycle"] = 1800
     if backend != "sqlite" or parsed.database not in (None, "", ":memory:"):
         kwargs.update(pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=30)
     return sa.create_engine(parsed, connect_args=connect_args, **kwargs)
