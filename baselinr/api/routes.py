@@ -185,7 +185,8 @@ def list_drift(
 def list_tables(request: Request, engine: StorageEngine) -> Response:
     """Every profiled table with its latest run and its incremental state."""
     state = request.app.state
-    return _json(tables.list_tables(engine, state.state_table, state.row_memo))
+    body = tables.list_tables(engine, state.state_table, state.row_memo)
+    return Response(body, media_type="application/json")
 
 
 def _table(request: Request, engine: Engine, name: str, warehouse: str | None) -> tables.TableKey:

@@ -131,29 +131,42 @@ def _latest_runs() -> sa.Select[Any]:
     return sa.select(runs).join(latest, on).order_by(c.run_id)
 
 
-def list_tables(engine: Engine, state: sa.Table, memo: RowMemo | None = None) -> models.TableList:
-    """Every table with a run or a state row, its latest run (any status) and its state.
-    ``memo`` keeps the models of rows seen before (keyed by the whole row)."""
+def list_tables(engine: Engine, state: sa.Table, memo: RowMemo | None = None) -> bytes:
+    """``models.TableList`` as JSON: every table with a run or a state row, its latest
+    run (any status) and its state. The JSON of each run and state row is made by
+    pydantic once and kept in ``memo`` (keyed by the whole row), so a listing of
+    thousands of tables mostly joins texts it made before."""
     memo = memo or RowMemo()
     redactor = Redactor()
-    tables: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+    tables: dict[tuple[str | None, str | None, str], dict[str, str]] = {}
 
-    def run_of(row: Any) -> models.Run:
-        return run_model(StoredRun.from_row(row), redactor)
+    def run_json(row: Any) -> str:
+        return run_model(StoredRun.from_row(row), redactor).model_dump_json()
+
+    def state_json(row: Any) -> str:
+        return state_model(row, redactor).model_dump_json()
 
     with engine.connect() as conn:
         for row in conn.execute(_latest_runs()).mappings():
             key = (row["database_name"], row["schema_name"], row["table_name"])
-            tables.setdefault(key, {"latest_run": memo.get(("run", *row.values()), row, run_of)})
+            text = memo.get(("run", *row.values()), row, run_json)
+            tables.setdefault(key, {})["latest_run"] = text
         for row in conn.execute(sa.select(state)).mappings():
-            model = memo.get(("state", *row.values()), row, lambda r: state_model(r, redactor))
-            key = (model.database_name, model.schema_name, model.table_name)
-            tables.setdefault(key, {})["state"] = model
-    items = [
-        models.TableSummary(database_name=clean(d), schema_name=s, table_name=t, **found)
-        for (d, s, t), found in sorted(tables.items(), key=lambda kv: tuple(map(str, kv[0])))
-    ]
-    return models.TableList(items=items)
+            key = (row["database_name"], _schema(row["schema_name"]), row["table_name"])
+            text = memo.get(("state", *row.values()), row, state_json)
+            tables.setdefault(key, {})["state"] = text
+    items = []
+    for (database, schema, table), found in sorted(
+        tables.items(), key=lambda kv: tuple(map(str, kv[0]))
+    ):
+        names = models.TableSummary(
+            database_name=clean(database), schema_name=schema, table_name=table
+        ).model_dump_json(exclude={"latest_run", "state"})
+        items.append(
+            f'{names[:-1]},"latest_run":{found.get("latest_run", "null")},'
+            f'"state":{found.get("state", "null")}}}'
+        )
+    return ('{"items":[' + ",".join(items) + "]}").encode()
 
 
 def metric_history(
