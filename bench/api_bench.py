@@ -414,6 +414,8 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         api = start_server(db_url, port, Path(tempfile.mkdtemp()) / "api.log")
         load(port, args.runs, 4, 3, None)  # warm-up: connections, caches, plans
+        # one client: each request's own time (the reference for the queueing under load)
+        alone, _, _ = load(port, args.runs, 1, max(args.seconds / 2, 2), None)
 
         timings, errors, took = load(port, args.runs, args.clients, args.seconds, None)
         total = sum(len(v) for v in timings.values())
@@ -424,9 +426,10 @@ def main() -> None:
         )
         health = percentile(timings["health"], 95) if timings["health"] else float("nan")
         print(
-            f"{'endpoint':<18}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'p95/health':>12}"
+            f"{'endpoint':<18}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+            f"{'p95/health':>12}{'1 client p50':>14}"
         )
-        print("-" * 66)
+        print("-" * 80)
         worst = 0.0
         for label in (*LIST_AND_DETAIL, "dashboard", "health"):
             values = timings.get(label, [])
@@ -435,8 +438,10 @@ def main() -> None:
             p50, p95, p99 = (percentile(values, q) * 1000 for q in (50, 95, 99))
             if label in LIST_AND_DETAIL:
                 worst = max(worst, p95)
+            single = f"{statistics.median(alone[label]) * 1000:.1f}" if alone.get(label) else "-"
             print(
-                f"{label:<18}{len(values):>9,}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{p95 / 1000 / health:>11.1f}x"
+                f"{label:<18}{len(values):>9,}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}"
+                f"{p95 / 1000 / health:>11.1f}x{single:>14}"
             )
         for e in errors[:5]:
             print(f"  error: {e}")
