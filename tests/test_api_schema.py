@@ -17,7 +17,7 @@ from baselinr.api.settings import ApiOptions
 from tests.support.api_data import fill
 
 TOKEN = "schema-test-token"
-EXAMPLES = 15  # per operation and storage: the whole module stays well under a minute of CPU
+EXAMPLES = 12  # per operation and storage: the module stays well under a minute of CPU
 
 
 class Target:
