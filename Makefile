@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv demo dev test lint format bench bench-plan bench-dagster clean
+.PHONY: help venv demo dev test lint format bench bench-plan bench-dagster bench-api clean
 
 help:
 	@echo "make demo   - build the sample warehouse and profile it"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  - benchmarks (prints ratios)"
 	@echo "make bench-plan    - incremental planning / partial profiling benchmark only"
 	@echo "make bench-dagster - definitions load time and sensor tick benchmark only"
+	@echo "make bench-api     - the REST API under load on 100,000 runs (about 10 minutes)"
 
 venv: $(STAMP)
 
@@ -61,6 +62,10 @@ bench-plan: $(STAMP)
 bench-dagster: $(STAMP)
 	scripts/ensure-postgres.sh
 	$(BIN)/python bench/dagster_bench.py
+
+bench-api: $(STAMP)
+	scripts/ensure-postgres.sh
+	$(BIN)/python bench/api_bench.py
 
 clean:
 	rm -rf $(VENV) demo .dagster_home .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -472,8 +472,14 @@ def tables(config_path: Path, as_json: bool) -> None:
     "--engine", type=click.Choice(["sqlite", "duckdb"]), default="sqlite", show_default=True
 )
 @click.option("--force", is_flag=True, help="Rebuild the warehouse if it exists.")
+@click.option(
+    "--history",
+    type=click.IntRange(min=1, max=366),
+    default=None,
+    help="Then profile N simulated days of changes (runs, skips, partials, drift).",
+)
 @handle_errors
-def demo(directory: Path, engine: str, force: bool) -> None:
+def demo(directory: Path, engine: str, force: bool, history: int | None) -> None:
     """Build a deterministic sample warehouse (~100k rows) and a config for it."""
     from baselinr.demo import build_demo
 
@@ -485,7 +491,81 @@ def demo(directory: Path, engine: str, force: bool) -> None:
     rows = ", ".join(f"{k} {v:,}" for k, v in built.rows.items())
     _out().print(f"Built {shown(built.warehouse)} ({total:,} rows: {rows})")
     _out().print(f"Config: {shown(built.config)}")
+    if history:
+        _demo_history(built.config, history)
+        _out().print(f"Next:   baselinr serve -c {shown(built.config)}")
+        return
     _out().print(f"Next:   baselinr profile -c {shown(built.config)}")
+
+
+def _demo_history(config: Path, days: int) -> None:
+    """``demo --history N``: profile N simulated days, one line per run."""
+    from baselinr.demo_history import simulate_history
+
+    words = {"sample": "sampled", "skip": "skipped", "defer": "deferred"}
+
+    def show(index: int, run: Any) -> None:
+        summary = ", ".join(f"{n} {words.get(k, k)}" for k, n in run.summary.items() if n)
+        line = f"day {index + 1:>3} {run.at:%Y-%m-%d %H:%M} UTC  {summary}"
+        if run.changes:
+            line += f"  | {'; '.join(run.changes)}"
+        if run.drift:
+            line += f"  | drift: {', '.join(run.drift)}"
+        _out().print(escape(line), highlight=False, soft_wrap=True)
+
+    simulate_history(config, days, on_run=show)
+
+
+# --- serve -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="BASELINR_CONFIG",
+    help="baselinr.yml: its storage, api.tokens and api.cors_origins (or BASELINR_CONFIG).",
+)
+@click.option("--host", help="Address to bind [default: API_HOST or 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), help="[default: API_PORT or 8000]")
+@click.option("--insecure", is_flag=True, help="Allow a non-loopback address without tokens.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@handle_errors
+def serve(
+    config_path: Path | None, host: str | None, port: int | None, insecure: bool, log_level: str
+) -> None:
+    """Serve the dashboard REST API (FastAPI, under uvicorn).
+
+    Storage comes from BASELINR_DB_URL, else from the config. Settings may also come
+    from a .env file. Without API tokens only loopback addresses are allowed.
+    """
+    try:
+        from baselinr.api.serve import check_bind
+        from baselinr.api.serve import serve as run_server
+        from baselinr.api.settings import ApiSettings, resolve_options
+    except ImportError as exc:
+        raise UsageError(
+            f'the API needs the api extra: pip install "baselinr[api]" ({exc})'
+        ) from None
+    settings = ApiSettings()
+    config = load_config(config_path) if config_path is not None else None
+    options = resolve_options(settings, config)
+    host = host or options.host
+    check_bind(options, host, insecure or options.insecure)
+    if config is not None and settings.db_url is None and config.storage.create_tables:
+        from baselinr.storage import Storage
+
+        Storage.open(config.storage).engine.dispose()  # create or upgrade the tables
+    run_server(
+        options, host=host, port=port or options.port, insecure=insecure, log_level=log_level
+    )
 
 
 # --- drift -----------------------------------------------------------------------------------

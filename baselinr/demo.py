@@ -157,6 +157,8 @@ incremental:
   partial_profiling:
     mergeable_metrics: [count, null_count, null_ratio, min, max, mean, stddev, histogram,
                         zero_count]
+    # tables above this size (orders) carry distinct_count/unique_ratio on partial runs
+    recompute_non_mergeable_max_rows: 50000
 """
 
 

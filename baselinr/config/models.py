@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from baselinr.config.api import ApiConfig
 from baselinr.config.base import StrictModel
 from baselinr.config.drift import DriftDetectionConfig
 from baselinr.config.hooks import HooksConfig
@@ -388,6 +389,7 @@ class BaselinrConfig(StrictModel):
     incremental: IncrementalConfig = Field(default_factory=IncrementalConfig)
     drift_detection: DriftDetectionConfig = Field(default_factory=DriftDetectionConfig)
     hooks: HooksConfig = Field(default_factory=HooksConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)  # the dashboard REST API (`baselinr serve`)
 
     # Set by the loader: the file this config came from (None when built in code).
     _path: Path | None = PrivateAttr(default=None)

@@ -74,6 +74,16 @@ runs = sa.Table(
     sa.Index("ix_baselinr_runs_table", "schema_name", "table_name", "started_at"),
     sa.Index("ix_baselinr_runs_batch", "batch_id"),
     sa.Index("ix_baselinr_runs_status", "status"),
+    # the API (migration 0005): lists newest first; latest run per table, warehouse counts
+    sa.Index("ix_baselinr_runs_started", "started_at", "run_id"),
+    sa.Index(
+        "ix_baselinr_runs_latest",
+        "database_name",
+        "environment",
+        "schema_name",
+        "table_name",
+        "started_at",
+    ),
 )
 
 results = sa.Table(
@@ -114,8 +124,18 @@ events = sa.Table(
     sa.Column("snapshot_id", _NAME),
     sa.Column("payload", sa.Text()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # drift triage (the dashboard API, migration 0005): status NULL means open
+    sa.Column("triage_status", sa.String(16)),
+    sa.Column("acknowledged_by", _NAME),
+    sa.Column("acknowledged_at", UTCDateTime()),
+    sa.Column("acknowledged_note", sa.Text()),
+    sa.Column("resolved_by", _NAME),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("resolved_note", sa.Text()),
     sa.Index("ix_baselinr_events_table", "schema_name", "table_name", "created_at"),
     sa.Index("ix_baselinr_events_type", "event_type", "created_at"),
+    sa.Index("ix_baselinr_events_created", "created_at", "event_id"),
+    sa.Index("ix_baselinr_events_name", "table_name", "created_at"),
 )
 
 table_state = sa.Table(
