@@ -447,7 +447,7 @@ def test_a_password_never_appears_in_an_error(tmp_path: Path, source: str) -> No
     assert "source" in message
 
 
-def test_credentials_path_is_used_by_bigquery_only(tmp_path: Path) -> None:
+def test_credentials_path_is_never_accepted_and_ignored(tmp_path: Path) -> None:
     storage = "storage: {connection: {type: sqlite, filepath: s.db}}"
     bigquery = write(
         tmp_path,
@@ -456,8 +456,7 @@ def test_credentials_path_is_used_by_bigquery_only(tmp_path: Path) -> None:
         {storage}
         """,
     )
-    config = load_config(bigquery, env={})
-    assert config.source.credentials_path == str((tmp_path / "keys" / "sa.json").resolve())
+    assert "'bigquery' is not supported as a source yet" in error_of(bigquery)
     postgres = write(
         tmp_path,
         f"""

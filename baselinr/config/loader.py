@@ -290,9 +290,6 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         filepath = section.get("filepath")
         if isinstance(filepath, str) and filepath and filepath != ":memory:":
             section["filepath"] = str((base / Path(filepath).expanduser()).resolve())
-        credentials = section.get("credentials_path")
-        if isinstance(credentials, str) and credentials:
-            section["credentials_path"] = str((base / Path(credentials).expanduser()).resolve())
         url = section.get("url")
         if isinstance(url, str):
             match = re.match(r"^((?:sqlite|duckdb)[^:]*:///)(?!/)(.+)$", url)

@@ -86,8 +86,6 @@ def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool
     elif backend == "postgresql":
         connect_args.update(connect_timeout=10, application_name="baselinr")
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
-    elif backend == "bigquery" and cfg.credentials_path:
-        kwargs["credentials_path"] = cfg.credentials_path  # sqlalchemy-bigquery's keyword
     connect_args.update(cfg.connect_args)
     try:
         return sa.create_engine(url, connect_args=connect_args, **kwargs)
