@@ -22,7 +22,14 @@ from baselinr.config.effective import (
 from baselinr.config.models import BaselinrConfig, TableEntry
 from baselinr.connectors import first_line
 from baselinr.context import BaselinrContext
-from baselinr.incremental.decide import FORCED, TableFacts, decide, not_due
+from baselinr.incremental.decide import (
+    FORCED,
+    INCREMENTAL_OFF,
+    SAMPLING_CONFIGURED,
+    TableFacts,
+    decide,
+    not_due,
+)
 from baselinr.incremental.detectors import DetectTarget, TableSnapshot
 from baselinr.incremental.detectors.base import unavailable
 from baselinr.incremental.plan import IncrementalPlan, TableDecision
@@ -82,9 +89,9 @@ class PlanBuilder:
     def _static(self, database: str, entry: ResolvedEntry, table: TableRef) -> TableDecision:
         sampling = effective_sampling(self.config.profiling, entry.entry)
         if sampling is not None:
-            action, reason = "sample", "sampling_configured"
+            action, reason = "sample", SAMPLING_CONFIGURED
         else:
-            action, reason = "full", "incremental_disabled"
+            action, reason = "full", INCREMENTAL_OFF
         return TableDecision(
             database=database,
             schema=table.schema,

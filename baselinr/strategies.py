@@ -142,7 +142,9 @@ class TableProfiler:
         stored = (state.metadata.get("histogram_edges") if state else None) or {}
         if stored:
             return {k: tuple(float(e) for e in v) for k, v in stored.items()}
-        return self.context.storage.reader.histogram_edges(decision.schema, decision.table)
+        return self.context.storage.reader.histogram_edges(
+            decision.schema, decision.table, database=decision.database
+        )
 
     def _request(
         self,

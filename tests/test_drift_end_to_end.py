@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -355,3 +356,23 @@ def test_storage_on_postgres(
 
 
 _ALL_METRICS = [*DEFAULT_METRICS, "top_values"]
+
+
+def test_the_same_table_in_another_warehouse_is_not_a_baseline(
+    tmp_path: Path, make_config: MakeConfig
+) -> None:
+    """Two warehouses share one result store and both have main.orders: each table is
+    judged against its own history only."""
+    east = sa.create_engine(f"sqlite:///{tmp_path / 'east.db'}")
+    west = sa.create_engine(f"sqlite:///{tmp_path / 'west.db'}")
+    write_orders(east, orders_rows())
+    write_orders(west, orders_rows(seed=2, amount_factor=3.0, null_every=4))
+    east_config, west_config = config_for(make_config, east), config_for(make_config, west)
+    first = _report(east_config)
+    west_first = _report(west_config)
+    assert not west_first.has_baseline and west_first.findings == ()  # not east's run
+    again = _report(east_config)
+    assert again.previous_run_id == first.run_id
+    assert again.findings == ()  # west's nulls and amounts are not east's drift
+    east.dispose()
+    west.dispose()

@@ -70,7 +70,8 @@ def create_engine(cfg: ConnectionConfig, *, pool_size: int = 5, must_exist: bool
     connect_args: dict[str, Any] = {}
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if backend == "sqlite":
-        if url.database and url.database != ":memory:":
+        # a file: URI (``?uri=true``, e.g. mode=ro) names its file itself; leave it alone
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             path = Path(url.database)
             if must_exist and not path.exists():
                 raise ConfigError(f"SQLite database file not found: {path}")

@@ -112,7 +112,10 @@ def load_history(
     """Read the current run's results and those of the runs its baselines need: one
     query for the last ``runs`` runs, one per prior period, one for all results."""
     schema, table, started = current.schema_name, current.table_name, current.started_at
-    previous_rows = reader.completed_runs_before(schema, table, started, max(runs, 1))
+    database = current.database_name  # the same schema.table elsewhere is another table
+    previous_rows = reader.completed_runs_before(
+        schema, table, started, max(runs, 1), database=database
+    )
     if not include_sampled:
         previous_rows = [r for r in previous_rows if not r.sampled]
     period_rows: dict[int, StoredRun | None] = {}
@@ -120,7 +123,7 @@ def load_history(
         target = started - dt.timedelta(days=days)
         half = dt.timedelta(days=days) / 2
         candidates = reader.completed_runs_between(
-            schema, table, target - half, min(target + half, started)
+            schema, table, target - half, min(target + half, started), database=database
         )
         candidates = [
             r

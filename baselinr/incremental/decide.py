@@ -43,6 +43,9 @@ COST_ROWS = "cost_cap_rows"
 COST_BYTES = "cost_cap_bytes"
 TABLE_PASS = "partial_not_cheaper"
 FORCED = "forced"
+# with incremental profiling off
+INCREMENTAL_OFF = "incremental_disabled"
+SAMPLING_CONFIGURED = "sampling_configured"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ def _when(iso: object) -> str:
 def explain(decision: TableDecision) -> str:
     d = decision.details
     reason = decision.reason
+    if reason == r.INCREMENTAL_OFF:
+        return "incremental.enabled is false: every table is profiled in full every run"
+    if reason == r.SAMPLING_CONFIGURED:
+        return f"sampling is configured: a {decision.sample_fraction:.4g} sample every run"
     if reason == r.FRESH:
         return f"not due until {_when(d.get('due_at'))} (every {d.get('interval_minutes')} min)"
     if reason == r.SNAPSHOT_MATCH:

@@ -62,18 +62,30 @@ class ResultReader:
             row = conn.execute(stmt).mappings().first()
         return StoredBatch.from_row(row) if row is not None else None
 
-    def latest_completed_run(self, schema: str | None, table: str) -> StoredRun | None:
-        found = self.recent_runs(1, schema=schema, table=table, status="completed")
+    def latest_completed_run(
+        self, schema: str | None, table: str, *, database: str | None = None
+    ) -> StoredRun | None:
+        """The table's latest completed run (in ``database`` when given: the same
+        schema and table name in another warehouse is another table)."""
+        stmt = (
+            sa.select(runs)
+            .where(_same_table(schema, table, database), runs.c.status == "completed")
+            .order_by(runs.c.started_at.desc(), runs.c.run_id)
+            .limit(1)
+        )
+        found = self._runs(stmt)
         return found[0] if found else None
 
     def run_metrics(self, run_id: str) -> dict[str, dict[str, Any]]:
         """column -> metric -> value (numbers as floats, the rest decoded from JSON)."""
         return self.results_for_runs([run_id])[run_id].metrics
 
-    def histogram_edges(self, schema: str | None, table: str) -> dict[str, tuple[float, ...]]:
+    def histogram_edges(
+        self, schema: str | None, table: str, *, database: str | None = None
+    ) -> dict[str, tuple[float, ...]]:
         """Bin edges of the latest completed run's histograms: once chosen, edges stay
         fixed so histograms of different runs and partitions are comparable."""
-        run = self.latest_completed_run(schema, table)
+        run = self.latest_completed_run(schema, table, database=database)
         if run is None:
             return {}
         stmt = sa.select(results.c.column_name, results.c.metric_json).where(
@@ -89,13 +101,19 @@ class ResultReader:
 
     # --- drift baselines ---------------------------------------------------------------
     def completed_runs_before(
-        self, schema: str | None, table: str, before: dt.datetime, limit: int
+        self,
+        schema: str | None,
+        table: str,
+        before: dt.datetime,
+        limit: int,
+        *,
+        database: str | None = None,
     ) -> list[StoredRun]:
         """The table's last ``limit`` completed runs that started before ``before``,
         newest first."""
         stmt = (
             sa.select(runs)
-            .where(_same_table(schema, table), runs.c.status == "completed")
+            .where(_same_table(schema, table, database), runs.c.status == "completed")
             .where(runs.c.started_at < before)
             .order_by(runs.c.started_at.desc(), runs.c.run_id)
             .limit(limit)
@@ -103,12 +121,18 @@ class ResultReader:
         return self._runs(stmt)
 
     def completed_runs_between(
-        self, schema: str | None, table: str, start: dt.datetime, end: dt.datetime
+        self,
+        schema: str | None,
+        table: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        database: str | None = None,
     ) -> list[StoredRun]:
         """The table's completed runs that started in ``[start, end)``, oldest first."""
         stmt = (
             sa.select(runs)
-            .where(_same_table(schema, table), runs.c.status == "completed")
+            .where(_same_table(schema, table, database), runs.c.status == "completed")
             .where(runs.c.started_at >= start, runs.c.started_at < end)
             .order_by(runs.c.started_at, runs.c.run_id)
         )
@@ -190,6 +214,9 @@ class ResultReader:
             }
 
 
-def _same_table(schema: str | None, table: str) -> sa.ColumnElement[bool]:
+def _same_table(
+    schema: str | None, table: str, database: str | None = None
+) -> sa.ColumnElement[bool]:
     same_schema = runs.c.schema_name.is_(None) if schema is None else runs.c.schema_name == schema
-    return sa.and_(same_schema, runs.c.table_name == table)
+    same = sa.and_(same_schema, runs.c.table_name == table)
+    return same if database is None else sa.and_(same, runs.c.database_name == database)
