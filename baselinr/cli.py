@@ -18,27 +18,55 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from baselinr.config import load_config
 from baselinr.display import printable
 from baselinr.errors import BaselinrError, UsageError
-from baselinr.redact import redact_data
 
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Start-up cost: a command imports what it uses, inside the command (rich, the config
+# models, SQLAlchemy, the runner...), so `baselinr --help` loads click and little
+# else. tests/test_startup.py holds the line; bench/profile_bench.py times it.
 
 
-def _out() -> Console:
+@functools.cache
+def _console() -> "Console":
+    """stderr (rich writes to whatever ``sys.stderr`` is at print time)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _out() -> "Console":
     """stdout, at least 120 columns wide so tables stay readable when piped or on a
     narrow terminal (read at print time: COLUMNS may change)."""
+    from rich.console import Console
+
     return Console(width=max(Console().width, 120))
+
+
+def _table(*args: Any, **kwargs: Any) -> Any:
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
+
+
+def load_config(path: Path) -> Any:
+    """The validated config (the pydantic models are built on first use)."""
+    from baselinr.config import load_config as load
+
+    return load(path)
+
+
+def escape(text: str) -> str:
+    """rich markup escaped (rich is imported on first use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +80,9 @@ def shown(text: Any) -> str:
 
 def _fail(message: str, code: int) -> None:
     # soft_wrap: one line however narrow the terminal; shown: names are not markup
-    console.print(f"[bold red]error:[/] {_shown_lines(message)}", highlight=False, soft_wrap=True)
+    _console().print(
+        f"[bold red]error:[/] {_shown_lines(message)}", highlight=False, soft_wrap=True
+    )
     sys.exit(code)
 
 
@@ -112,6 +142,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 def _print_json(data: Any) -> None:
+    from baselinr.redact import redact_data
+
     click.echo(json.dumps(redact_data(data), indent=2, default=str))
 
 
@@ -172,13 +204,15 @@ def profile(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
 def _execute_with_progress(runner: Any, plan: Any, quiet: bool) -> Any:
     if quiet or not plan.decisions:
         return runner.execute(plan)
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
-        console=console,
+        console=_console(),
         transient=False,
     )
     # Tables that are skipped or deferred get no progress bar: with incremental
@@ -238,7 +272,7 @@ _MAX_IDLE_ROWS = 30
 
 
 def _print_outcomes(result: Any) -> None:
-    table = Table(title=f"Batch {result.batch_id}", title_justify="left")
+    table = _table(title=f"Batch {result.batch_id}", title_justify="left")
     for name in ("Table", "Action", "Status", "Rows", "Columns", "Time", "Run / error"):
         table.add_column(name, justify="right" if name in ("Rows", "Columns", "Time") else "left")
     idle = [o for o in result.outcomes if o.status in ("skipped", "deferred")]
@@ -307,10 +341,12 @@ def plan(config_path: Path, tables: tuple[str, ...], as_json: bool) -> None:
         )
         return
     if not config.incremental.enabled:
-        console.print(
+        _console().print(
             "[yellow]note:[/] incremental.enabled is false: every table is profiled every run"
         )
-    table = Table(title="Plan", title_justify="left", box=box.SIMPLE_HEAD)
+    from rich import box
+
+    table = _table(title="Plan", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Table", no_wrap=True)
     table.add_column("Action", no_wrap=True)
     table.add_column("Est. rows", justify="right", no_wrap=True)
@@ -346,7 +382,7 @@ def _print_drift_line(result: Any, config_path: Path) -> None:
 
 def _warn(warnings: Any) -> None:
     for w in warnings:
-        console.print(f"[yellow]warning:[/] {shown(w)}", highlight=False, soft_wrap=True)
+        _console().print(f"[yellow]warning:[/] {shown(w)}", highlight=False, soft_wrap=True)
 
 
 # --- status --------------------------------------------------------------------------------
@@ -381,7 +417,7 @@ def status(config_path: Path, limit: int, table_name: str | None, as_json: bool)
     if not runs:
         _out().print(f"No runs yet. Run `baselinr profile -c {shown(config_path)}` first.")
         return
-    table = Table(title="Latest runs", title_justify="left")
+    table = _table(title="Latest runs", title_justify="left")
     for name in ("Started (UTC)", "Table", "Action", "Status", "Rows", "Scanned", "Time", "Run"):
         table.add_column(name, justify="right" if name in ("Rows", "Scanned", "Time") else "left")
     for run in runs:
@@ -443,7 +479,7 @@ def tables(config_path: Path, as_json: bool) -> None:
         )
         return
     _warn(catalog.warnings)
-    table = Table(title="Configured tables", title_justify="left")
+    table = _table(title="Configured tables", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("Entry")
     table.add_column("Tables")
@@ -678,7 +714,7 @@ def _print_drift(reports: list[Any], level: str, config_path: Path) -> None:
             for change in report.schema_changes:
                 _out().print(f"  schema: {_severity_text(change.severity)} {shown(change.detail)}")
         if report.findings:
-            table = Table(show_edge=False, pad_edge=False, box=None)
+            table = _table(show_edge=False, pad_edge=False, box=None)
             for name in ("Severity", "Column", "Metric", "What changed"):
                 table.add_column(name, overflow="fold")
             for f in report.findings:
