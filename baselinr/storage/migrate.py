@@ -11,46 +11,92 @@ The version stamp alone is not trusted: after it, every table the code reads and
 writes is compared with ``schema.py`` (``verify``), so a dropped column is a clear
 error at open instead of events silently lost or runs stranded as ``running``. A
 database stamped by a newer Baselinr is refused with advice, not migrated.
+
+Alembic (and Mako, Pygments behind it: a tenth of a second of start-up) is imported
+only to upgrade. Opening a current database reads the version table with one
+``SELECT`` and compares it with the revisions read from ``migrations/versions``
+(``revision`` / ``down_revision`` of each script, as Alembic reads them; a test
+checks both agree).
 """
 
+import ast
+import functools
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from baselinr.connectors import describe, dialect_for
 from baselinr.errors import StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 VERSION_TABLE = "baselinr_alembic_version"
+_MIGRATIONS = Path(__file__).parent / "migrations"
 _checked: set[str] = set()
 _lock = threading.Lock()
 
 
-def _config() -> Config:
+def _config() -> "Config":
+    from alembic.config import Config
+
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
+@functools.cache
+def _revisions() -> dict[str, str | None]:
+    """Each migration script's ``revision`` and its ``down_revision``."""
+    graph: dict[str, str | None] = {}
+    for path in sorted((_MIGRATIONS / "versions").glob("*.py")):
+        found: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if target is None and isinstance(node, ast.AnnAssign):
+                target = node.target
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+                found[target.id] = value.value
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str) or not (down is None or isinstance(down, str)):
+            raise RuntimeError(f"{path.name}: revision/down_revision are not plain strings")
+        graph[revision] = down
+    return graph
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None
-    return head
+    graph = _revisions()
+    heads = set(graph) - set(graph.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the storage migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def known_revisions() -> set[str]:
-    return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    return set(_revisions())
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in the version table, None when there is none."""
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+        return _stamped(conn)
+
+
+def _stamped(conn: sa.Connection) -> str | None:
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    version = sa.table(VERSION_TABLE, sa.column("version_num"))
+    found = conn.execute(sa.select(version.c.version_num)).scalars().all()
+    if len(found) > 1:
+        raise StorageError(
+            f"{VERSION_TABLE} holds {len(found)} revisions ({', '.join(map(str, found))}): "
+            "expected one"
+        )
+    return str(found[0]) if found else None
 
 
 def upgrade(engine: Engine) -> None:
@@ -100,11 +146,12 @@ def _not_current(engine: Engine, current: str | None) -> str:
 
 
 def _upgrade(engine: Engine) -> None:
+    from alembic import command
+
     cfg = _config()
     with engine.connect() as conn:
         dialect_for(conn).lock_for_migration(conn)
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        current = context.get_current_revision()
+        current = _stamped(conn)
         _refuse_newer(engine, current)  # another process may have got here first
         if current != head_revision():  # still, under the lock
             cfg.attributes["connection"] = conn
