@@ -24,31 +24,60 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from baselinr.connectors.base import Dialect
-from baselinr.connectors.duckdb import DuckDBDialect
-from baselinr.connectors.postgres import PostgresDialect
-from baselinr.connectors.sqlite import SQLiteDialect
 from baselinr.errors import ConfigError
 from baselinr.incremental.detectors.base import ChangeDetector
-from baselinr.incremental.detectors.bigquery import BigQueryDetector
 from baselinr.incremental.detectors.fallback import FallbackDetector
-from baselinr.incremental.detectors.postgres import PostgresDetector
-from baselinr.incremental.detectors.snowflake import SnowflakeDetector
+
+# An engine's modules are imported when a config uses it: a SQLite profile does not
+# load SQLAlchemy's PostgreSQL dialect (tests/test_startup.py).
+_loaded: dict[str, Any] = {}
+
+
+def _load(spec: str) -> Any:
+    """``package.module:Name`` imported once."""
+    if spec not in _loaded:
+        module_name, _, attr = spec.partition(":")
+        _loaded[spec] = getattr(importlib.import_module(module_name), attr)
+    return _loaded[spec]
+
+
+_DIALECTS: dict[str, Dialect] = {}
 
 
 @dataclass(frozen=True)
 class EngineSupport:
-    dialect: Dialect
-    detector: type[ChangeDetector]
+    """An engine's dialect module and change detector: objects, or ``module:Name``
+    import paths loaded on first use."""
+
+    dialect_spec: Dialect | str
+    detector_spec: type[ChangeDetector] | str
+
+    @property
+    def dialect(self) -> Dialect:
+        spec = self.dialect_spec
+        if isinstance(spec, Dialect):
+            return spec
+        if spec not in _DIALECTS:
+            _DIALECTS[spec] = _load(spec)()
+        return _DIALECTS[spec]
+
+    @property
+    def detector(self) -> type[ChangeDetector]:
+        spec = self.detector_spec
+        return _load(spec) if isinstance(spec, str) else spec
 
 
 _GENERIC = EngineSupport(Dialect(), FallbackDetector)
+_DETECTORS = "baselinr.incremental.detectors"
 
 ENGINES: dict[str, EngineSupport] = {
-    "sqlite": EngineSupport(SQLiteDialect(), FallbackDetector),
-    "postgresql": EngineSupport(PostgresDialect(), PostgresDetector),
-    "duckdb": EngineSupport(DuckDBDialect(), FallbackDetector),
-    "snowflake": EngineSupport(Dialect(), SnowflakeDetector),
-    "bigquery": EngineSupport(Dialect(), BigQueryDetector),
+    "sqlite": EngineSupport("baselinr.connectors.sqlite:SQLiteDialect", FallbackDetector),
+    "postgresql": EngineSupport(
+        "baselinr.connectors.postgres:PostgresDialect", f"{_DETECTORS}.postgres:PostgresDetector"
+    ),
+    "duckdb": EngineSupport("baselinr.connectors.duckdb:DuckDBDialect", FallbackDetector),
+    "snowflake": EngineSupport(Dialect(), f"{_DETECTORS}.snowflake:SnowflakeDetector"),
+    "bigquery": EngineSupport(Dialect(), f"{_DETECTORS}.bigquery:BigQueryDetector"),
 }
 
 # connector_overrides may be keyed by the config's source type as well.
@@ -68,7 +97,7 @@ def register_detector(dialect: str, detector: type[ChangeDetector]) -> None:
     """Use ``detector`` for sources whose SQLAlchemy dialect is named ``dialect``."""
     if not (isinstance(detector, type) and issubclass(detector, ChangeDetector)):
         raise TypeError("a detector must be a ChangeDetector subclass")
-    ENGINES[dialect] = dataclasses.replace(engine_support(dialect), detector=detector)
+    ENGINES[dialect] = dataclasses.replace(engine_support(dialect), detector_spec=detector)
 
 
 def _by_name(spec: str) -> type[ChangeDetector]:
