@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv demo dev test lint format bench bench-plan bench-dagster bench-api clean
+.PHONY: help venv demo dev test lint format bench bench-profile bench-plan bench-dagster bench-api clean
 
 help:
 	@echo "make demo   - build the sample warehouse and profile it"
@@ -14,6 +14,7 @@ help:
 	@echo "make test   - run the whole suite (starts a throwaway PostgreSQL)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - benchmarks (prints ratios)"
+	@echo "make bench-profile - whole-process profile vs psql reference, 1M rows (about an hour)"
 	@echo "make bench-plan    - incremental planning / partial profiling benchmark only"
 	@echo "make bench-dagster - definitions load time and sensor tick benchmark only"
 	@echo "make bench-api     - the REST API under load on 100,000 runs (about 10 minutes)"
@@ -50,10 +51,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	scripts/ensure-postgres.sh
-	$(BIN)/python bench/profile_bench.py
+	$(BIN)/python bench/profile_bench.py --sizes 1Mx10,1Mx40 --modes exact,approx
 	$(BIN)/python bench/drift_bench.py
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/dagster_bench.py
+
+bench-profile: $(STAMP)
+	scripts/ensure-postgres.sh
+	$(BIN)/python bench/profile_bench.py --sizes 1Mx10,1Mx40,1Mx200 $(BENCH_ARGS)
 
 bench-plan: $(STAMP)
 	scripts/ensure-postgres.sh

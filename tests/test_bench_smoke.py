@@ -1,5 +1,5 @@
-"""The benchmark still runs (on a tiny table, against the suite's cluster). No timing
-is asserted: only that it profiles both engines within three statements."""
+"""The benchmarks still run (on tiny tables, against the suite's cluster). No timing
+is asserted: only that every part produced its figures from completed, stored runs."""
 
 import os
 import re
@@ -14,25 +14,50 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.postgres
-def test_profile_bench_runs(pg_server: Any) -> None:
+def test_profile_bench_runs(pg_server: Any, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "profile_bench.py"), "--rows", "3000",
-         "--repeat", "1", "--sqlite-repeat", "1", "--engines", "postgres,sqlite"],
+        [sys.executable, str(ROOT / "bench" / "profile_bench.py"), "--sizes", "3kx10",
+         "--repeat", "1", "--engines", "postgres,duckdb,sqlite", "--modes", "exact,approx",
+         "--partial-size", "2kx4", "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
         env={**os.environ, "BASELINR_TEST_PG_URL": pg_server.url()},
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    rows = {
-        m.group(1): (int(m.group(2).replace(",", "")), int(m.group(3)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    # the matrix: a reference time, our time and ratios, the statements of the run
+    cells = {
+        m.group(1): int(m.group(2))
         for m in re.finditer(
-            r"^(postgres|sqlite)\s+([\d,]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)$",
-            done.stdout,
+            r"^(postgres|duckdb|sqlite)\s+3kx10\s+[\d.]+ \|\s+[\d.]+\s+[\d.]+\s+[\d.]+ \|"
+            r".*\|\s+(\d+)$",
+            out,
             re.M,
         )
     }
-    assert rows == {"postgres": (3000, 3), "sqlite": (3000, 2)}, done.stdout
+    assert set(cells) == {"postgres", "duckdb", "sqlite"}, out
+    assert all(1 <= n <= 4 for n in cells.values()), cells
+    # partial with exact distincts: full both times (they do not merge at 2k rows), the
+    # stored distinct counts exact, rows read = the whole table again
+    partial = re.findall(
+        r"^(postgres|duckdb|sqlite)\s+distinct_count\s+full/full\s+2,000\s+2,00\d\s+"
+        r"100\.\d%\s+0\.00%\s+0\.00%$",
+        out,
+        re.M,
+    )
+    assert sorted(partial) == ["duckdb", "postgres", "sqlite"], out
+    assert re.search(r"^baselinr --help\s+[\d.]+\s+[\d.]+x$", out, re.M), out
+    assert re.search(r"^profile: start to first query\s+[\d.]+\s+[\d.]+x$", out, re.M), out
+    # reused from --data-dir on a second run: nothing is rebuilt
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "profile_bench.py"), "--sizes", "3kx10",
+         "--repeat", "1", "--engines", "duckdb,sqlite", "--modes", "exact", "--only", "matrix",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "built" not in again.stdout and "sqlite    3kx10" in again.stdout, again.stdout
 
 
 @pytest.mark.postgres
