@@ -374,20 +374,20 @@ def postgres_warehouse(server: Any, keep: bool) -> Warehouse:
 # --- running processes ----------------------------------------------------------------------
 
 
-def child_env() -> dict[str, str]:
-    """The children import the baselinr of this checkout (whatever the venv's editable
-    install points at), with bytecode caching allowed."""
+def child_env(ours: bool = True) -> dict[str, str]:
+    """Bytecode caching allowed; ours import the baselinr of this checkout (whatever
+    the venv's editable install points at), 0.9.0 its own."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.pop("BASELINR_CONFIG", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("PYTHONPATH", None)
+    if ours:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return env
 
 
-def run_timed(cmd: list[str], timeout: float, cwd: Path | None = None) -> tuple[float, str]:
+def run_timed(cmd: list[str], timeout: float, ours: bool = True) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, env=child_env(), cwd=cwd
-    )
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=child_env(ours))
     took = time.perf_counter() - started
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if "rror" in line] or [done.stderr]
@@ -513,7 +513,7 @@ def write_old_config(path: Path, wh: Warehouse, table: str) -> Path:
 
 
 def run_old(script: Path, config: Path, rows: int, timeout: float) -> Outcome:
-    took, _ = run_timed([str(script), "profile", "-c", str(config)], timeout)
+    took, _ = run_timed([str(script), "profile", "-c", str(config)], timeout, ours=False)
     with contextlib.closing(sqlite3.connect(config.with_suffix(".db"))) as conn:
         found = conn.execute(
             "SELECT row_count FROM baselinr_runs ORDER BY profiled_at DESC LIMIT 1"
