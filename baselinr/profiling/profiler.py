@@ -31,6 +31,8 @@ from baselinr.profiling.readback import (
     serial_from_row,
     value_text,
 )
+from baselinr.profiling.sessions import Rows, SessionBudget, Statements
+from baselinr.profiling.sketch import DistinctSketch
 from baselinr.profiling.state import ColumnState, Histogram
 from baselinr.values import to_float
 
@@ -80,30 +82,42 @@ def build_profile(
     return TableProfile(table=table, rows=rows, columns=profiles, **extra)
 
 
-class _Counter:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.count = 0
-
-    def rows(self, stmt: Any) -> list[dict[str, Any]]:
-        self.count += 1
-        return [dict(r) for r in self.conn.execute(stmt).mappings()]
-
-
 def profile_groups(
-    conn: Connection, dialect: Dialect, request: ProfileRequest
+    conn: Connection,
+    dialect: Dialect,
+    request: ProfileRequest,
+    sessions: SessionBudget | None = None,
 ) -> tuple[dict[Any, TableProfile], int]:
     """Profile the request's rows, one profile per value of ``request.group_by``
     (a single ``None`` group without it). Returns the profiles and the number of
-    SQL statements issued."""
-    query = ProfileQuery(dialect, request)
-    run = _Counter(conn)
+    SQL statements issued. With ``sessions`` (and a dialect that gains from it), the
+    statements that do not need statement 1's figures run beside it on spare sessions."""
+    run = Statements(conn, sessions if dialect.concurrent_statements else None)
+    try:
+        return _profile_groups(ProfileQuery(dialect, request), run), run.count
+    finally:
+        run.settle()
+
+
+def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProfile]:
+    dialect, request = query.dialect, query.request
     columns = request.columns
     if dialect.value_counts_pass and request.group_by is None:
         query.value_counted = frozenset(
             c.name for c in columns if {"top_values", "quantiles"} & query.needs[c.name]
         )
     counted_first = query.value_counted
+    sketched = query.sketch_columns()
+    if sketched:
+        query.native_sketches = dialect.prepare_sketches(run.conn)
+    # Exact distinct counts (the slowest statement), distinct sketches and top values
+    # need nothing from statement 1: on spare sessions they start now and run beside
+    # statements 1 and 2. (They then count columns that statement 1 would have settled,
+    # at no cost in time.)
+    early_serial = run.fork(query.serial_statements(query.bits_in_aggregates()))
+    early_sketch = run.fork(query.sketch_statements())
+    top = query.top_values_statement() if request.group_by is None else None
+    early_top = run.fork([top]) if top is not None else None
 
     # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
@@ -127,7 +141,7 @@ def profile_groups(
             for column in columns:
                 if "top_values" in query.needs[column.name]:
                     cols[column.name]["top_values"] = []
-        return _profiles(request, merged, partial, {}), run.count
+        return _profiles(request, merged, partial, {})
 
     # Statement 2: histograms against fixed edges and the second moment around the mean.
     # (Quantile edges of skewed columns take one statement before it, or come from the
@@ -146,7 +160,7 @@ def profile_groups(
         if all(cols[c.name].get("non_finite") == 0 for cols in partial.values())
     )
     known = _known_distinct(query, partial)
-    bitmaps = _distinct_bitmaps(query, partial, known)
+    bitmaps = {} if early_serial else _distinct_bitmaps(query, partial, known)
     row_edges = {k: v for k, v in edges.items() if k not in counted}
     row_centers = {k: v for k, v in centers.items() if k not in counted}
     if (query.needs_distribution_pass() and (row_edges or row_centers)) or bitmaps:
@@ -175,23 +189,30 @@ def profile_groups(
 
     # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart
     # (and the distinct count is not known from the statements above).
-    known_distinct = frozenset(
-        i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps
-    ) | frozenset(i for i in range(len(columns)) if f"c{i}_bits" in _first(merged))
-    for stmt in query.serial_statements(known_distinct):
-        for row in run.rows(stmt):
-            cols = partial.get(row.pop("g", None), {})
-            for i, column in enumerate(columns):
-                if column.name in cols:
-                    serial_from_row(query, row, i, column, cols[column.name])
+    if early_serial is not None:
+        serial_rows = [row for rows in early_serial.result() for row in rows]
+    else:
+        known_distinct = frozenset(
+            i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps
+        ) | frozenset(i for i in range(len(columns)) if f"c{i}_bits" in _first(merged))
+        serial_rows = [
+            row for stmt in query.serial_statements(known_distinct) for row in run.rows(stmt)
+        ]
+    for row in serial_rows:
+        cols = partial.get(row.pop("g", None), {})
+        for i, column in enumerate(columns):
+            if column.name in cols:
+                serial_from_row(query, row, i, column, cols[column.name])
+
+    if sketched and not query.native_sketches:
+        _fill_sketches(query, partial, early_sketch.result() if early_sketch else None, run)
 
     # Statement 4: top values, and quantiles on dialects without an aggregate for them.
     if request.group_by is None and partial:
         fields = partial[None]
-        top = query.top_values_statement()
         if top is not None:
             found: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            for row in run.rows(top):
+            for row in early_top.result()[0] if early_top else run.rows(top):
                 i = int(row["i"])
                 text = value_text(query, row["value"], columns[i])
                 found[i].append({"value": text, "count": int(row["n"])})
@@ -204,7 +225,7 @@ def profile_groups(
             plans = _value_count_plans(query, fields, edges, centers, counted_first, skewed_columns)
             _value_counts(query, run, fields, plans, edges, skewed_columns)
 
-    return _profiles(request, merged, partial, edges), run.count
+    return _profiles(request, merged, partial, edges)
 
 
 def _profiles(
@@ -229,6 +250,28 @@ def _profiles(
             histogram_edges=dict(edges),
         )
     return profiles
+
+
+def _fill_sketches(
+    query: ProfileQuery,
+    partial: Mapping[Any, Mapping[str, dict[str, Any]]],
+    forked: list[Rows] | None,
+    run: Statements,
+) -> None:
+    """Each group's column sketches from the rows of the sketch statement."""
+    if forked is None:
+        forked = [run.rows(stmt) for stmt in query.sketch_statements()]
+    minima: dict[tuple[Any, int], list[tuple[Any, Any]]] = defaultdict(list)
+    for rows in forked:
+        for row in rows:
+            if row["idx"] is not None:
+                found = zip(row["idx"], row["bits"], strict=True)
+                minima[(row.get("g"), int(row["i"]))].extend(found)
+    family = query.dialect.sketch_family(False)
+    columns = query.request.columns
+    for (group, i), pairs in minima.items():
+        if group in partial:
+            partial[group][columns[i].name]["sketch"] = DistinctSketch.from_minima(family, pairs)
 
 
 def _first(rows: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -320,7 +363,7 @@ def _histogram_edges(
 
 
 def _quantile_edges(
-    query: ProfileQuery, run: _Counter, columns: Mapping[int, tuple[float, float, int]]
+    query: ProfileQuery, run: Statements, columns: Mapping[int, tuple[float, float, int]]
 ) -> dict[str, tuple[float, ...]]:
     bins = query.request.histogram_bins
     ranks = {i: quantile_ranks(n, bins) for i, (_, _, n) in columns.items()}
@@ -378,11 +421,16 @@ def _centers(
     return centers
 
 
-def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -> TableProfile:
+def profile_table(
+    conn: Connection,
+    dialect: Dialect,
+    request: ProfileRequest,
+    sessions: SessionBudget | None = None,
+) -> TableProfile:
     """Profile one table (all of it, a partition filter, or a sample)."""
     if request.group_by is not None:
         raise ValueError("profile_table profiles a whole table; use profile_groups")
-    profiles, statements = profile_groups(conn, dialect, request)
+    profiles, statements = profile_groups(conn, dialect, request, sessions)
     profile = profiles[None]
     return TableProfile(
         table=profile.table,
@@ -414,7 +462,7 @@ def _interpolated(n: int, stats: Mapping[int, float]) -> dict[str, float]:
 
 
 def _window_quantiles(
-    query: ProfileQuery, run: _Counter, fields: dict[str, dict[str, Any]]
+    query: ProfileQuery, run: Statements, fields: dict[str, dict[str, Any]]
 ) -> None:
     """Linear-interpolation quantiles from order statistics (numpy's default)."""
     positions: dict[int, set[int]] = {}
@@ -473,7 +521,7 @@ def _value_count_plans(
 
 def _value_counts(
     query: ProfileQuery,
-    run: _Counter,
+    run: Statements,
     fields: dict[str, dict[str, Any]],
     plans: Mapping[int, ValueCountPlan],
     edges: dict[str, tuple[float, ...]],
