@@ -70,6 +70,10 @@ class TableJob:
     edges: Mapping[str, tuple[float, ...]]
     sampling: SamplingConfig | None
     plan_time: dt.datetime
+    # what the last profile found: each column's mean and the row count (statement 1
+    # then takes the histograms and second moments itself: the folded pass)
+    centers: Mapping[str, float] = field(default_factory=dict)
+    expected_rows: int | None = None
 
     @property
     def table(self) -> TableRef:
@@ -117,6 +121,7 @@ class TableProfiler:
             edges=self._edges(decision, metrics),
             sampling=sampling,
             plan_time=plan_time,
+            **self._previous_shape(decision, metrics),
         )
         work = self._carry_out(conn, job)
         estimated = estimated_metrics(metrics)
@@ -154,6 +159,19 @@ class TableProfiler:
             decision.schema, decision.table, database=decision.database
         )
 
+    def _previous_shape(self, decision: TableDecision, metrics: Sequence[str]) -> dict[str, Any]:
+        """The last profile's means and row count: from state, else the latest run."""
+        if "stddev" not in metrics and "histogram" not in metrics:
+            return {}
+        state = decision.state
+        if state is not None and "centers" in state.metadata:
+            centers = {k: float(v) for k, v in state.metadata["centers"].items()}
+            return {"centers": centers, "expected_rows": state.row_count}
+        centers, rows = self.context.storage.reader.latest_means(
+            decision.schema, decision.table, database=decision.database
+        )
+        return {"centers": centers, "expected_rows": rows}
+
     def _request(
         self,
         job: TableJob,
@@ -175,6 +193,8 @@ class TableProfiler:
             sampling=sampling,
             group_by=group_by,
             histogram_edges=dict(job.edges if edges is None else edges),
+            centers=job.centers if "stddev" in metrics else {},
+            expected_rows=job.expected_rows,
         )
 
     # --- full and sample: one profile of the table ---------------------------------------
@@ -445,6 +465,7 @@ class TableProfiler:
             signature=profile_signature(self.config.profiling, self.config.incremental, job.entry),
             columns=job.columns,
             edges={**job.edges, **profile.histogram_edges},
+            centers=profile.means(),
             partition_mode=partition_mode,
             detector=self.context.detector.name,
             fresh_run_id=job.run_id if fresh else None,

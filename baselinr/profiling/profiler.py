@@ -12,10 +12,12 @@ from sqlalchemy.engine import Connection
 
 from baselinr.catalog import TableRef
 from baselinr.connectors import ColumnInfo, Dialect
+from baselinr.errors import ProfilingError
 from baselinr.profiling.edges import choose_edges, quantile_edges, quantile_ranks, skewed
-from baselinr.profiling.metrics import QUANTILE_LEVELS, compute_metrics, metrics_for
+from baselinr.profiling.metrics import NUMERIC, QUANTILE_LEVELS, compute_metrics, metrics_for
 from baselinr.profiling.query import (
     Center,
+    Fold,
     ProfileQuery,
     ProfileRequest,
     ValueCountPlan,
@@ -60,6 +62,15 @@ class TableProfile:
             if c.column.name == name:
                 return c
         raise KeyError(name)
+
+    def means(self) -> dict[str, float]:
+        """Each numeric column's mean, where finite (the next profile's centers)."""
+        found = {}
+        for c in self.columns:
+            mean = c.state.mean if c.state.finite_count else None
+            if mean is not None and math.isfinite(to_float(mean)):
+                found[c.column.name] = to_float(mean)
+        return found
 
 
 def build_profile(
@@ -119,14 +130,22 @@ def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProf
     top = query.top_values_statement() if request.group_by is None else None
     early_top = run.fork([top]) if top is not None else None
 
-    # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
+    # Statement 1: scalar aggregates (on a re-profile, with histograms and second
+    # moments folded in). Chunks (very wide tables) are joined by group.
+    query.fold = _fold(query)
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
     try:
         rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
     except sa.exc.DBAPIError as exc:
-        if not dialect.sum_overflowed(exc):
+        if dialect.sum_overflowed(exc):
+            query.exact_integer_sums = False  # an integer sum beyond 64 bits: in floats
+        elif query.fold is not None:
+            # a deviation from the old mean overflowed, a decimal left the double
+            # range: statement 2 takes them as it would have
+            query.fold = None
+            run.conn.rollback()
+        else:
             raise
-        query.exact_integer_sums = False  # an integer sum beyond 64 bits: in floats
         rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
     for row in rows:
         merged[row.pop("g", None)].update(row)
@@ -135,6 +154,7 @@ def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProf
         for group, row in merged.items()
     }
     max_rows = sum(int(row.get("rows") or 0) for row in merged.values())
+    folded_histograms, folded_moments = _read_fold(query, merged, partial)
 
     if max_rows == 0:  # nothing to histogram, count or sort
         for cols in partial.values():
@@ -160,10 +180,14 @@ def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProf
         if all(cols[c.name].get("non_finite") == 0 for cols in partial.values())
     )
     known = _known_distinct(query, partial)
-    bitmaps = {} if early_serial else _distinct_bitmaps(query, partial, known)
-    row_edges = {k: v for k, v in edges.items() if k not in counted}
-    row_centers = {k: v for k, v in centers.items() if k not in counted}
-    if (query.needs_distribution_pass() and (row_edges or row_centers)) or bitmaps:
+    row_edges = {k: v for k, v in edges.items() if k not in counted | folded_histograms}
+    row_centers = {k: v for k, v in centers.items() if k not in counted | folded_moments}
+    second_pass = query.needs_distribution_pass() and bool(row_edges or row_centers)
+    # small-range integers: a bitmap in statement 2 instead of a sort (not worth making
+    # statement 2 for when statement 1 took its work)
+    wanted = not early_serial and (second_pass or query.fold is None)
+    bitmaps = _distinct_bitmaps(query, partial, known) if wanted else {}
+    if second_pass or bitmaps:
         stmts = query.distribution_statements(row_edges, row_centers, max_rows, all_finite, bitmaps)
         for stmt in stmts:
             for row in run.rows(stmt):
@@ -174,14 +198,14 @@ def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProf
                         continue
                     bitmap_from_row(row, i, cols[column.name])
                     if f"c{i}_n2" in row:
-                        center = centers.get(column.name)
+                        center = row_centers.get(column.name)
                         distribution_from_row(
                             query,
                             row,
                             i,
                             column,
                             cols[column.name],
-                            edges,
+                            row_edges,
                             # groups of one value have no center: their m2 is 0 already
                             center if center and group in center.values else None,
                             max_rows,
@@ -272,6 +296,92 @@ def _fill_sketches(
     for (group, i), pairs in minima.items():
         if group in partial:
             partial[group][columns[i].name]["sketch"] = DistinctSketch.from_minima(family, pairs)
+
+
+# A folded second moment is kept when the mean moved less than this many standard
+# deviations from the center it was measured around: the sums of deviations then lose at
+# most 1 + 8**2 times the digits of sums around the mean itself (Postgres's var_pop is
+# shift-invariant anyway), far inside 1e-9 relative.
+MAX_CENTER_SHIFT = 8.0
+
+
+def _fold(query: ProfileQuery) -> Fold | None:
+    """Statement 2's work that statement 1 can do on a re-profile: histograms of
+    columns with fixed edges, second moments around the last profile's mean."""
+    request = query.request
+    if request.group_by is not None or not (request.histogram_edges or request.centers):
+        return None
+    edges: dict[str, tuple[float, ...]] = {}
+    centers: dict[str, Center] = {}
+    for column in request.columns:
+        need, name = query.needs[column.name], column.name
+        if column.category != NUMERIC or name in query.value_counted:
+            continue  # SQLite's sorted columns take theirs from the value counts
+        if "histogram" in need and name in request.histogram_edges:
+            edges[name] = tuple(request.histogram_edges[name])
+        mean = request.centers.get(name)
+        if "m2" not in need or mean is None or not abs(mean) < 2.0**400:
+            continue  # no mean, or one so large that squares of deviations overflow
+        if column.floating:
+            centers[name] = Center({None: mean}, False)
+        elif abs(mean) < 2.0**62:
+            centers[name] = Center({None: round(mean)}, True)
+    if not edges and not centers:
+        return None
+    return Fold(edges, centers, max(request.expected_rows or 0, 1))
+
+
+def _read_fold(
+    query: ProfileQuery,
+    merged: Mapping[Any, Mapping[str, Any]],
+    partial: Mapping[Any, Mapping[str, dict[str, Any]]],
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The folded histograms and second moments statement 1 settled (columns with
+    histograms, columns with moments); the others are left to statement 2: counts
+    beyond what the packing allowed, a mean too far from the center."""
+    fold, fields = query.fold, partial.get(None)
+    if fold is None or fields is None:
+        return frozenset(), frozenset()
+    row, d = merged[None], query.dialect
+    histograms, moments = set(), set()
+    for i, column in enumerate(query.request.columns):
+        name, f = column.name, fields[column.name]
+        if name not in fold.edges and name not in fold.centers:
+            continue
+        counted = int(row.get(f"c{i}_n2") or 0)
+        if name in fold.edges:
+            column_edges = fold.edges[name]
+            try:
+                under, counts, over = d.histogram_counts(
+                    row, f"c{i}_h", column_edges, fold.max_rows, counted
+                )
+            except ProfilingError:
+                pass  # the table grew past the packing: statement 2 counts them
+            else:
+                f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
+                histograms.add(name)
+        center = fold.centers.get(name)
+        if center is None:
+            continue
+        if counted < 2:
+            moments.add(name)  # 0.0 or None already: no spread to measure
+            continue
+        moment = d.second_moment(row, f"c{i}_m", counted, center.scale)
+        if moment is not None and _near(f, center.values[None], moment[0], counted):
+            f["m2"], f["m2_exponent"] = moment
+            moments.add(name)
+    return frozenset(histograms), frozenset(moments)
+
+
+def _near(f: Mapping[str, Any], center: float, m2: float, counted: int) -> bool:
+    """Whether the new mean lies within ``MAX_CENTER_SHIFT`` standard deviations of
+    the center the folded moment was measured around."""
+    if f.get("sum") is None or not f.get("finite_count"):
+        return False
+    shift = to_float(f["sum"]) / f["finite_count"] - center
+    if m2 <= 0.0:
+        return shift == 0.0
+    return shift * shift * counted <= MAX_CENTER_SHIFT**2 * m2
 
 
 def _first(rows: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any]:

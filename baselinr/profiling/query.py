@@ -70,6 +70,10 @@ class ProfileRequest:
     sampling: SamplingConfig | None = None
     group_by: str | None = None
     histogram_edges: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # what the last profile found: each column's mean and the table's row count; with
+    # them statement 1 takes the histograms and the second moments (the folded pass)
+    centers: Mapping[str, float] = field(default_factory=dict)
+    expected_rows: int | None = None
 
     def needs(self, column: ColumnInfo) -> frozenset[str]:
         """The partial aggregates this column needs for the requested metrics."""
@@ -122,6 +126,17 @@ class ValueCountPlan:
     center: Center | None = None
 
 
+@dataclass(frozen=True)
+class Fold:
+    """What statement 1 also takes on a re-profile (the folded second pass): the
+    histograms of columns whose edges are fixed, and second moments around the last
+    profile's mean (``max_rows`` bounds the counts, for dialects that pack them)."""
+
+    edges: Mapping[str, tuple[float, ...]]
+    centers: Mapping[str, Center]
+    max_rows: int
+
+
 class ProfileQuery:
     """Builds the statements for one ``ProfileRequest`` and reads their rows back.
 
@@ -160,6 +175,7 @@ class ProfileQuery:
         # whether one aggregate of statement 1 builds a column's distinct sketch
         # (``Dialect.prepare_sketches``); else the sketch statement does
         self.native_sketches = False
+        self.fold: Fold | None = None
 
     # --- building blocks -----------------------------------------------------------
     def col(self, name: str) -> ColumnElement[Any]:
@@ -272,6 +288,8 @@ class ProfileQuery:
                 items.append((d.exact_sum(v) if exact else d.sum(v)).label(f"c{i}_sum"))
                 if column.floating:
                     items.append(sa.func.count(v).label(f"c{i}_finite"))
+            if self.fold is not None:
+                items += self._folded_items(i, column, v)
             if "zeros" in need:
                 items.append(d.count_where(col == 0).label(f"c{i}_zeros"))
             if "lengths" in need:
@@ -280,6 +298,25 @@ class ProfileQuery:
                 items.append(sa.func.max(length).label(f"c{i}_len_max"))
                 items.append(d.sum(length).label(f"c{i}_len_sum"))
         return self._chunked(groups)
+
+    def _folded_items(
+        self, i: int, column: ColumnInfo, v: ColumnElement[Any]
+    ) -> list[ColumnElement[Any]]:
+        """Statement 2's items for one column, in statement 1 (``Fold``)."""
+        fold, d = self.fold, self.dialect
+        assert fold is not None
+        column_edges, center = fold.edges.get(column.name), fold.centers.get(column.name)
+        if column_edges is None and center is None:
+            return []
+        items: list[ColumnElement[Any]] = [sa.func.count(v).label(f"c{i}_n2")]
+        if column_edges is not None:
+            x = self.as_double(column)
+            items += d.histogram_aggregates(x, column_edges, f"c{i}_h", fold.max_rows)
+        if center is not None:
+            items += d.second_moment_aggregates(
+                v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
+            )
+        return items
 
     def bits_in_aggregates(self) -> frozenset[int]:
         """Columns (by index) whose distinct count statement 1 takes as a bitmap
