@@ -17,6 +17,7 @@ from baselinr.drift.detector import DriftDetector
 from baselinr.engines import detector_for, dialect_for
 from baselinr.events import EventBus, build_bus
 from baselinr.incremental.detectors import ChangeDetector
+from baselinr.profiling.sessions import SessionBudget
 from baselinr.storage import StateStore, Storage
 from baselinr.storage.state import EmptyStateStore
 
@@ -32,6 +33,11 @@ class BaselinrContext:
         return create_engine(
             self.config.source, pool_size=self.config.profiling.max_workers, must_exist=True
         )
+
+    @cached_property
+    def sessions(self) -> SessionBudget:
+        """The warehouse sessions a run may hold at once (``profiling.max_workers``)."""
+        return SessionBudget(self.config.profiling.max_workers)
 
     @cached_property
     def dialect(self) -> Dialect:

@@ -141,7 +141,14 @@ class TableOutcome:
             "rows_avoided": self.rows_avoided,
             "bytes_avoided": self.bytes_avoided,
             "cached_run_id": self.cached_run_id,
+            "estimated_metrics": list(self.estimated_metrics),
         }
+
+    @property
+    def estimated_metrics(self) -> tuple[str, ...]:
+        """Metrics of the stored run whose values are estimates (distinct sketches)."""
+        stored = self.run.metadata.get("estimated_metrics") if self.run is not None else None
+        return tuple(stored or ())
 
 
 @dataclass
@@ -402,7 +409,7 @@ class ProfileRunner:
             for event in decision_events(decision, run.run_id):
                 bus.emit(event)
         try:
-            with self.context.connect() as conn:
+            with self.context.sessions.held(), self.context.connect() as conn:
                 work = profiler.run(conn, decision, run.run_id, sampling, plan_time)
         except Exception as exc:
             message = _describe_failure(exc)

@@ -38,6 +38,7 @@ from baselinr.incremental.detectors.base import RELATION, TableSnapshot, partiti
 from baselinr.incremental.merge import compose, merge_partitions
 from baselinr.incremental.plan import FULL, PARTIAL, PARTITIONED_FULL, SAMPLE, TableDecision
 from baselinr.incremental.record import after_profile, state_metadata
+from baselinr.profiling.metrics import estimated_metrics
 from baselinr.profiling.profiler import TableProfile, profile_groups, profile_table
 from baselinr.profiling.query import ProfileRequest
 from baselinr.storage.state import PartitionRecord, StateStore
@@ -69,6 +70,10 @@ class TableJob:
     edges: Mapping[str, tuple[float, ...]]
     sampling: SamplingConfig | None
     plan_time: dt.datetime
+    # what the last profile found: each column's mean and the row count (statement 1
+    # then takes the histograms and second moments itself: the folded pass)
+    centers: Mapping[str, float] = field(default_factory=dict)
+    expected_rows: int | None = None
 
     @property
     def table(self) -> TableRef:
@@ -116,15 +121,23 @@ class TableProfiler:
             edges=self._edges(decision, metrics),
             sampling=sampling,
             plan_time=plan_time,
+            **self._previous_shape(decision, metrics),
         )
-        strategy = decision.strategy
+        work = self._carry_out(conn, job)
+        estimated = estimated_metrics(metrics)
+        if estimated:  # results say which values are estimates
+            work.metadata["estimated_metrics"] = list(estimated)
+        return work
+
+    def _carry_out(self, conn: Connection, job: TableJob) -> ProfileWork:
+        strategy = job.decision.strategy
         if strategy == SAMPLE:
             return self._plain(conn, job, keep_partitions=True)
         if strategy == PARTIAL:
             return self._partial(conn, job)
         if strategy == PARTITIONED_FULL:
-            assert decision.snapshot is not None
-            work = self._partitioned_full(conn, job, decision.snapshot)
+            assert job.decision.snapshot is not None
+            work = self._partitioned_full(conn, job, job.decision.snapshot)
             if work is not None:
                 return work
         assert strategy in (FULL, PARTITIONED_FULL), strategy
@@ -145,6 +158,19 @@ class TableProfiler:
         return self.context.storage.reader.histogram_edges(
             decision.schema, decision.table, database=decision.database
         )
+
+    def _previous_shape(self, decision: TableDecision, metrics: Sequence[str]) -> dict[str, Any]:
+        """The last profile's means and row count: from state, else the latest run."""
+        if "stddev" not in metrics and "histogram" not in metrics:
+            return {}
+        state = decision.state
+        if state is not None and "centers" in state.metadata:
+            centers = {k: float(v) for k, v in state.metadata["centers"].items()}
+            return {"centers": centers, "expected_rows": state.row_count}
+        centers, rows = self.context.storage.reader.latest_means(
+            decision.schema, decision.table, database=decision.database
+        )
+        return {"centers": centers, "expected_rows": rows}
 
     def _request(
         self,
@@ -167,6 +193,8 @@ class TableProfiler:
             sampling=sampling,
             group_by=group_by,
             histogram_edges=dict(job.edges if edges is None else edges),
+            centers=job.centers if "stddev" in metrics else {},
+            expected_rows=job.expected_rows,
         )
 
     # --- full and sample: one profile of the table ---------------------------------------
@@ -181,7 +209,7 @@ class TableProfiler:
         request = self._request(
             job, job.metrics, partition=job.entry.partition, sampling=job.sampling
         )
-        profile = profile_table(conn, self.context.dialect, request)
+        profile = profile_table(conn, self.context.dialect, request, self.context.sessions)
         fraction = profile.sample_fraction
         row_count = round(profile.rows / fraction) if fraction else profile.rows
         action = SAMPLE if job.sampling is not None else FULL
@@ -215,7 +243,10 @@ class TableProfiler:
         if group_by is None:
             return None
         groups, statements = profile_groups(
-            conn, self.context.dialect, self._request(job, job.merged, group_by=group_by)
+            conn,
+            self.context.dialect,
+            self._request(job, job.merged, group_by=group_by),
+            self.context.sessions,
         )
         if not groups:
             return None  # an empty table: the plain profile is as cheap and simpler
@@ -356,7 +387,10 @@ class TableProfiler:
             for part in scope.changed:
                 assert part.relation is not None
                 groups, n = profile_groups(
-                    conn, dialect, self._request(job, job.merged, table=part.relation)
+                    conn,
+                    dialect,
+                    self._request(job, job.merged, table=part.relation),
+                    self.context.sessions,
                 )
                 statements += n
                 if groups and groups[None].rows:
@@ -369,7 +403,10 @@ class TableProfiler:
             key=key, strategy="specific_values", values=[p.key for p in scope.changed]
         )
         groups, statements = profile_groups(
-            conn, dialect, self._request(job, job.merged, group_by=key, partition=only)
+            conn,
+            dialect,
+            self._request(job, job.merged, group_by=key, partition=only),
+            self.context.sessions,
         )
         wanted = {p.partition_id for p in scope.changed}
         for group, part_profile in groups.items():
@@ -383,7 +420,7 @@ class TableProfiler:
     ) -> TableProfile:
         """The metrics partition aggregates cannot give, over the whole table."""
         request = self._request(job, job.others, edges=edges)
-        return profile_table(conn, self.context.dialect, request)
+        return profile_table(conn, self.context.dialect, request, self.context.sessions)
 
     def _carried_source(
         self, job: TableJob
@@ -428,6 +465,7 @@ class TableProfiler:
             signature=profile_signature(self.config.profiling, self.config.incremental, job.entry),
             columns=job.columns,
             edges={**job.edges, **profile.histogram_edges},
+            centers=profile.means(),
             partition_mode=partition_mode,
             detector=self.context.detector.name,
             fresh_run_id=job.run_id if fresh else None,

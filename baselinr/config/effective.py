@@ -10,6 +10,7 @@ import json
 
 from baselinr.config.drift import DriftDetectionConfig
 from baselinr.config.models import IncrementalConfig, ProfilingConfig, SamplingConfig, TableEntry
+from baselinr.profiling.metrics import APPROX_DISTINCT, estimated_metrics
 
 
 def requested_metrics(profiling: ProfilingConfig, entry: TableEntry) -> tuple[str, ...]:
@@ -26,6 +27,8 @@ def effective_sampling(profiling: ProfilingConfig, entry: TableEntry) -> Samplin
 def merged_metrics(incremental: IncrementalConfig, metrics: tuple[str, ...]) -> tuple[str, ...]:
     """The requested metrics that partial runs combine from partition aggregates."""
     mergeable = set(incremental.partial_profiling.mergeable_metrics)
+    if APPROX_DISTINCT in mergeable:  # an estimated unique_ratio merges with the sketch
+        mergeable |= set(estimated_metrics(metrics))
     return tuple(m for m in metrics if m in mergeable)
 
 

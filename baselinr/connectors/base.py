@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from baselinr.profiling.metrics import BOOLEAN, DATETIME, NUMERIC, OTHER, STRING
+from baselinr.profiling.sketch import DistinctSketch
 from baselinr.values import Moment
 
 
@@ -139,6 +140,10 @@ class Dialect:
     #: groups), for engines where sorting is the cost: SQLite sorts for every one of
     #: them and has no quantile aggregate.
     value_counts_pass: ClassVar[bool] = False
+    #: True when statements of one profile gain from running side by side on separate
+    #: sessions (the server runs each on its own backend); False for in-process engines
+    #: that already spread one statement over every core.
+    concurrent_statements: ClassVar[bool] = False
 
     # --- reflection ---------------------------------------------------------------
     def default_schema(self, conn: Connection) -> str | None:
@@ -300,6 +305,28 @@ class Dialect:
         distinct count without a sort, for integer columns of small range and
         booleans (``low`` 0, false/true as 0/1)."""
         return None
+
+    # --- distinct sketches (approx_distinct_count, ``profiling.sketch``) ------------------
+    def prepare_sketches(self, conn: Connection) -> bool:
+        """Ready ``conn`` for sketches; True when ``sketch_aggregate`` builds a column's
+        whole sketch in statement 1 (else ``sketch_hash`` and one ``GROUP BY``)."""
+        return False
+
+    def sketch_family(self, native: bool) -> str:
+        """The name of the hash a sketch was built with (only equal families merge)."""
+        return self.name
+
+    def sketch_aggregate(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """One aggregate whose value is the column's whole sketch (``read_sketch``)."""
+        raise NotImplementedError(f"{self.name} builds sketches from sketch_hash")
+
+    def read_sketch(self, raw: Any) -> DistinctSketch:
+        raise NotImplementedError(f"{self.name} builds sketches from sketch_hash")
+
+    def sketch_hash(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        """A well-mixed 64-bit integer hash of a value, equal for values the engine's
+        ``count(DISTINCT)`` takes as equal."""
+        raise NotImplementedError(f"no sketches on {self.name}")
 
     def sum(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
         return sa.func.sum(col)

@@ -83,6 +83,9 @@ class DuckDBDialect(Dialect):
         found = Moment.from_micros(raw, column.temporal == "date")
         return found if found is not None else raw
 
+    def sketch_hash(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        return sa.func.hash(col)  # UBIGINT
+
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         fractions: ColumnElement[Any] = sa.literal_column(
             "[" + ", ".join(repr(float(p)) for p in levels) + "]"

@@ -15,9 +15,14 @@ from sqlalchemy.sql.selectable import FromClause
 
 from baselinr.connectors.base import ColumnInfo, Dialect, Sampled, binary_scaled
 from baselinr.errors import ProfilingError
-from baselinr.profiling.metrics import STRING
+from baselinr.profiling.metrics import NUMERIC, STRING
+from baselinr.profiling.sketch import PRECISION, DistinctSketch, from_postgresql_hll
 from baselinr.values import Moment
 
+_HLL_REACHABLE = sa.text(
+    "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hll'"
+    " AND extnamespace::regnamespace::text = ANY (current_schemas(false))"
+)
 _FLOAT_ARRAY = postgresql.ARRAY(postgresql.DOUBLE_PRECISION)
 _NUMERIC_ARRAY = postgresql.ARRAY(sa.Numeric())
 _MAX_DOUBLE = Decimal("1.7976931348623157e308")
@@ -70,6 +75,7 @@ class PostgresDialect(Dialect):
     # count(DISTINCT ...) and percentile_cont() keep a whole statement on one core;
     # apart from them, the scalar aggregates get parallel workers.
     separate_serial_pass = True
+    concurrent_statements = True
     relation_group_column = "tableoid"
 
     def list_schemas(self, conn: Connection) -> list[str]:
@@ -217,6 +223,38 @@ class PostgresDialect(Dialect):
             return binary_scaled(variance * counted)
         m2 = float(variance) * counted
         return (m2, 0) if math.isfinite(m2) else None
+
+    # --- distinct sketches ----------------------------------------------------------
+    def prepare_sketches(self, conn: Connection) -> bool:
+        # the hll extension (Debian: postgresql-15-hll), created in this database and
+        # reachable on the search path, builds sketches in the aggregate pass itself
+        return conn.execute(_HLL_REACHABLE).first() is not None
+
+    def sketch_family(self, native: bool) -> str:
+        return "postgresql-hll" if native else "postgresql"
+
+    def sketch_aggregate(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        # log2m 14, 5-bit registers, explicit and sparse forms off: always the full form
+        hashed = sa.func.hll_hash_bigint(self.sketch_hash(col, column))
+        built = sa.func.hll_add_agg(hashed, PRECISION, 5, 0, 0)
+        return sa.cast(built, sa.Text)
+
+    def read_sketch(self, raw: Any) -> DistinctSketch:
+        if raw is None:  # no values
+            return DistinctSketch.empty(self.sketch_family(True))
+        return from_postgresql_hll(str(raw), self.sketch_family(True))
+
+    def sketch_hash(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        # Postgres's own hash functions, which treat values as equality does (0 and -0,
+        # 1.0 and 1.00); the hll extension hashes their value once more
+        seed = sa.literal(0, sa.BigInteger)
+        if column.decimal:
+            return sa.func.hash_numeric_extended(col, seed)
+        if column.floating:
+            return sa.func.hashfloat8extended(self.as_float(col), seed)
+        if column.category == NUMERIC:
+            return sa.func.hashint8extended(sa.cast(col, sa.BigInteger), seed)
+        return sa.func.hashtextextended(sa.cast(col, sa.Text), seed)
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         fractions = sa.literal(list(levels), postgresql.ARRAY(postgresql.DOUBLE_PRECISION))

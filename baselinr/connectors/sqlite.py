@@ -1,5 +1,6 @@
 """SQLite: no variance or quantile aggregates, no TABLESAMPLE, NaN cannot be stored."""
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from baselinr.connectors.base import ColumnInfo, Dialect, Sampled
+from baselinr.profiling.sketch import REGISTERS, DistinctSketch, hash_rank
 
 _MAX_DOUBLE = 1.7976931348623157e308
 # Two rounds of a multiplicative hash of rowid (products stay below 2**62, where SQLite
@@ -57,6 +59,22 @@ class SQLiteDialect(Dialect):
         # float itself (CAST(x AS TEXT) keeps 15 digits; printf is not exact either)
         return col
 
+    # --- distinct sketches: SQLite has no hash function, Python builds them ------------
+    def prepare_sketches(self, conn: Connection) -> bool:
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.create_aggregate(_SKETCH_AGGREGATE, 1, _SketchBuilder)
+        return True
+
+    def sketch_aggregate(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
+        # SQLite removes duplicates (in C) before the Python step sees a value
+        return getattr(sa.func, _SKETCH_AGGREGATE)(sa.distinct(col))
+
+    def read_sketch(self, raw: Any) -> DistinctSketch:
+        if raw is None:
+            return DistinctSketch.empty(self.name)
+        return DistinctSketch(self.name, bytes(raw))
+
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
         raise NotImplementedError("SQLite quantiles come from a window query")
 
@@ -95,3 +113,28 @@ def _for_many_writers(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+_SKETCH_AGGREGATE = "baselinr_sketch"
+
+
+class _SketchBuilder:
+    """The registers of the distinct values of a column (SQLite aggregate)."""
+
+    def __init__(self) -> None:
+        self.registers = bytearray(REGISTERS)
+
+    def step(self, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 1 and 1.0 are one value to SQLite
+        data = value if isinstance(value, bytes) else f"{type(value).__name__}:{value}".encode()
+        index, found = hash_rank(
+            int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+        )
+        if found > self.registers[index]:
+            self.registers[index] = found
+
+    def finalize(self) -> bytes:
+        return bytes(self.registers)

@@ -15,7 +15,7 @@ from baselinr.incremental.detectors.base import (
     partition_id_for,
     partition_label_for,
 )
-from baselinr.profiling.metrics import metrics_for
+from baselinr.profiling.metrics import metrics_for, needs_of
 from baselinr.profiling.profiler import TableProfile
 from baselinr.profiling.state import ColumnState
 from baselinr.storage.state import PartitionRecord, TableState
@@ -34,7 +34,8 @@ def histogram_edges_of(profiles: Iterable[TableProfile]) -> dict[str, tuple[floa
 
 def needs(column: ColumnInfo, metrics: Sequence[str]) -> frozenset[str]:
     """The partial aggregates ``metrics`` need of a column."""
-    return frozenset().union(*(m.needs for m in metrics_for(column.category, tuple(metrics))))
+    found = metrics_for(column.category, tuple(metrics))
+    return frozenset().union(*(needs_of(m, metrics) for m in found))
 
 
 def record(

@@ -71,18 +71,21 @@ def state_metadata(
     signature: str,
     columns: Sequence[ColumnInfo],
     edges: Mapping[str, Sequence[float]],
+    centers: Mapping[str, float],
     partition_mode: str | None,
     detector: str,
     fresh_run_id: str | None,
 ) -> dict[str, Any]:
     """``TableState.metadata`` after a profile: what the planner compares next time
-    (signature, columns, partition mode), the fixed histogram edges, and the run that
+    (signature, columns, partition mode), the fixed histogram edges, the means (where
+    the next profile measures deviations from), and the run that
     last computed the non-mergeable metrics (``fresh_run_id`` when this one did)."""
     carried_from = previous.metadata.get("non_mergeable_as_of") if previous else None
     return {
         "profile_signature": signature,
         "columns": [[c.name, c.type_name] for c in columns],
         "histogram_edges": {k: list(v) for k, v in edges.items()},
+        "centers": dict(centers),
         "partition_mode": partition_mode,
         "detector": detector,
         "non_mergeable_as_of": {"run_id": fresh_run_id} if fresh_run_id else carried_from,

@@ -5,7 +5,7 @@ The SQL for the partial aggregates lives in ``profiling/query.py`` and their mer
 rules in ``profiling/state.py``; a metric here is a pure function of that state.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,17 @@ def _avg_length(s: ColumnState) -> float | None:
     return _ratio(s.length_sum, s.non_null)
 
 
+def _estimated_distinct(s: ColumnState) -> int | None:
+    if s.sketch is None:
+        return None
+    return min(round(s.sketch.estimate()), s.non_null)  # never more than the values
+
+
+def _unique_ratio(s: ColumnState) -> float | None:
+    # exact when the distinct count was taken, else from the sketch (see ``needs_of``)
+    return _ratio(s.distinct if s.distinct is not None else _estimated_distinct(s), s.non_null)
+
+
 _DEFINITIONS = [
     Metric("count", _ALL, frozenset({"non_null"}), lambda s: s.non_null, True, "non-null values"),
     Metric(
@@ -87,12 +98,22 @@ _DEFINITIONS = [
         "distinct non-null values",
     ),
     Metric(
+        "approx_distinct_count",
+        _ALL - {OTHER},
+        frozenset({"sketch"}),
+        _estimated_distinct,
+        True,
+        "distinct non-null values, estimated from a HyperLogLog sketch "
+        "(0.81% relative standard error); merges across partitions",
+    ),
+    Metric(
         "unique_ratio",
         _ALL - {OTHER},
         frozenset({"distinct", "non_null"}),
-        lambda s: _ratio(s.distinct, s.non_null),
+        _unique_ratio,
         False,
-        "distinct / non-null",
+        "distinct / non-null (estimated when approx_distinct_count is requested "
+        "without distinct_count)",
     ),
     Metric(
         "min",
@@ -214,6 +235,27 @@ DEFAULT_METRICS: tuple[str, ...] = (
     "stddev",
     "histogram",
 )
+
+
+APPROX_DISTINCT = "approx_distinct_count"
+
+
+def estimated_metrics(requested: Sequence[str]) -> tuple[str, ...]:
+    """The requested metrics whose values are estimates: ``approx_distinct_count``,
+    and ``unique_ratio`` when it is taken from the sketch."""
+    if APPROX_DISTINCT not in requested:
+        return ()
+    if "unique_ratio" in requested and "distinct_count" not in requested:
+        return (APPROX_DISTINCT, "unique_ratio")
+    return (APPROX_DISTINCT,)
+
+
+def needs_of(metric: Metric, requested: Sequence[str]) -> frozenset[str]:
+    """The partial aggregates a metric needs among the ``requested`` ones: an
+    estimated ``unique_ratio`` needs the sketch, not an exact distinct count."""
+    if metric.name == "unique_ratio" and metric.name in estimated_metrics(requested):
+        return frozenset({"sketch", "non_null"})
+    return metric.needs
 
 
 def metrics_for(category: str, requested: list[str] | tuple[str, ...]) -> list[Metric]:

@@ -12,10 +12,12 @@ from sqlalchemy.engine import Connection
 
 from baselinr.catalog import TableRef
 from baselinr.connectors import ColumnInfo, Dialect
+from baselinr.errors import ProfilingError
 from baselinr.profiling.edges import choose_edges, quantile_edges, quantile_ranks, skewed
-from baselinr.profiling.metrics import QUANTILE_LEVELS, compute_metrics, metrics_for
+from baselinr.profiling.metrics import NUMERIC, QUANTILE_LEVELS, compute_metrics, metrics_for
 from baselinr.profiling.query import (
     Center,
+    Fold,
     ProfileQuery,
     ProfileRequest,
     ValueCountPlan,
@@ -31,6 +33,8 @@ from baselinr.profiling.readback import (
     serial_from_row,
     value_text,
 )
+from baselinr.profiling.sessions import Rows, SessionBudget, Statements
+from baselinr.profiling.sketch import DistinctSketch
 from baselinr.profiling.state import ColumnState, Histogram
 from baselinr.values import to_float
 
@@ -59,6 +63,15 @@ class TableProfile:
                 return c
         raise KeyError(name)
 
+    def means(self) -> dict[str, float]:
+        """Each numeric column's mean, where finite (the next profile's centers)."""
+        found = {}
+        for c in self.columns:
+            mean = c.state.mean if c.state.finite_count else None
+            if mean is not None and math.isfinite(to_float(mean)):
+                found[c.column.name] = to_float(mean)
+        return found
+
 
 def build_profile(
     table: TableRef,
@@ -80,39 +93,59 @@ def build_profile(
     return TableProfile(table=table, rows=rows, columns=profiles, **extra)
 
 
-class _Counter:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.count = 0
-
-    def rows(self, stmt: Any) -> list[dict[str, Any]]:
-        self.count += 1
-        return [dict(r) for r in self.conn.execute(stmt).mappings()]
-
-
 def profile_groups(
-    conn: Connection, dialect: Dialect, request: ProfileRequest
+    conn: Connection,
+    dialect: Dialect,
+    request: ProfileRequest,
+    sessions: SessionBudget | None = None,
 ) -> tuple[dict[Any, TableProfile], int]:
     """Profile the request's rows, one profile per value of ``request.group_by``
     (a single ``None`` group without it). Returns the profiles and the number of
-    SQL statements issued."""
-    query = ProfileQuery(dialect, request)
-    run = _Counter(conn)
+    SQL statements issued. With ``sessions`` (and a dialect that gains from it), the
+    statements that do not need statement 1's figures run beside it on spare sessions."""
+    run = Statements(conn, sessions if dialect.concurrent_statements else None)
+    try:
+        return _profile_groups(ProfileQuery(dialect, request), run), run.count
+    finally:
+        run.settle()
+
+
+def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProfile]:
+    dialect, request = query.dialect, query.request
     columns = request.columns
     if dialect.value_counts_pass and request.group_by is None:
         query.value_counted = frozenset(
             c.name for c in columns if {"top_values", "quantiles"} & query.needs[c.name]
         )
     counted_first = query.value_counted
+    sketched = query.sketch_columns()
+    if sketched:
+        query.native_sketches = dialect.prepare_sketches(run.conn)
+    # Exact distinct counts (the slowest statement), distinct sketches and top values
+    # need nothing from statement 1: on spare sessions they start now and run beside
+    # statements 1 and 2. (They then count columns that statement 1 would have settled,
+    # at no cost in time.)
+    early_serial = run.fork(query.serial_statements(query.bits_in_aggregates()))
+    early_sketch = run.fork(query.sketch_statements())
+    top = query.top_values_statement() if request.group_by is None else None
+    early_top = run.fork([top]) if top is not None else None
 
-    # Statement 1: scalar aggregates. Chunks (very wide tables) are joined by group.
+    # Statement 1: scalar aggregates (on a re-profile, with histograms and second
+    # moments folded in). Chunks (very wide tables) are joined by group.
+    query.fold = _fold(query)
     merged: dict[Any, dict[str, Any]] = defaultdict(dict)
     try:
         rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
     except sa.exc.DBAPIError as exc:
-        if not dialect.sum_overflowed(exc):
+        if dialect.sum_overflowed(exc):
+            query.exact_integer_sums = False  # an integer sum beyond 64 bits: in floats
+        elif query.fold is not None:
+            # a deviation from the old mean overflowed, a decimal left the double
+            # range: statement 2 takes them as it would have
+            query.fold = None
+            run.conn.rollback()
+        else:
             raise
-        query.exact_integer_sums = False  # an integer sum beyond 64 bits: in floats
         rows = [row for stmt in query.aggregate_statements() for row in run.rows(stmt)]
     for row in rows:
         merged[row.pop("g", None)].update(row)
@@ -121,13 +154,14 @@ def profile_groups(
         for group, row in merged.items()
     }
     max_rows = sum(int(row.get("rows") or 0) for row in merged.values())
+    folded_histograms, folded_moments = _read_fold(query, merged, partial)
 
     if max_rows == 0:  # nothing to histogram, count or sort
         for cols in partial.values():
             for column in columns:
                 if "top_values" in query.needs[column.name]:
                     cols[column.name]["top_values"] = []
-        return _profiles(request, merged, partial, {}), run.count
+        return _profiles(request, merged, partial, {})
 
     # Statement 2: histograms against fixed edges and the second moment around the mean.
     # (Quantile edges of skewed columns take one statement before it, or come from the
@@ -146,10 +180,14 @@ def profile_groups(
         if all(cols[c.name].get("non_finite") == 0 for cols in partial.values())
     )
     known = _known_distinct(query, partial)
-    bitmaps = _distinct_bitmaps(query, partial, known)
-    row_edges = {k: v for k, v in edges.items() if k not in counted}
-    row_centers = {k: v for k, v in centers.items() if k not in counted}
-    if (query.needs_distribution_pass() and (row_edges or row_centers)) or bitmaps:
+    row_edges = {k: v for k, v in edges.items() if k not in counted | folded_histograms}
+    row_centers = {k: v for k, v in centers.items() if k not in counted | folded_moments}
+    second_pass = query.needs_distribution_pass() and bool(row_edges or row_centers)
+    # small-range integers: a bitmap in statement 2 instead of a sort (not worth making
+    # statement 2 for when statement 1 took its work)
+    wanted = not early_serial and (second_pass or query.fold is None)
+    bitmaps = _distinct_bitmaps(query, partial, known) if wanted else {}
+    if second_pass or bitmaps:
         stmts = query.distribution_statements(row_edges, row_centers, max_rows, all_finite, bitmaps)
         for stmt in stmts:
             for row in run.rows(stmt):
@@ -160,14 +198,14 @@ def profile_groups(
                         continue
                     bitmap_from_row(row, i, cols[column.name])
                     if f"c{i}_n2" in row:
-                        center = centers.get(column.name)
+                        center = row_centers.get(column.name)
                         distribution_from_row(
                             query,
                             row,
                             i,
                             column,
                             cols[column.name],
-                            edges,
+                            row_edges,
                             # groups of one value have no center: their m2 is 0 already
                             center if center and group in center.values else None,
                             max_rows,
@@ -175,23 +213,30 @@ def profile_groups(
 
     # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart
     # (and the distinct count is not known from the statements above).
-    known_distinct = frozenset(
-        i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps
-    ) | frozenset(i for i in range(len(columns)) if f"c{i}_bits" in _first(merged))
-    for stmt in query.serial_statements(known_distinct):
-        for row in run.rows(stmt):
-            cols = partial.get(row.pop("g", None), {})
-            for i, column in enumerate(columns):
-                if column.name in cols:
-                    serial_from_row(query, row, i, column, cols[column.name])
+    if early_serial is not None:
+        serial_rows = [row for rows in early_serial.result() for row in rows]
+    else:
+        known_distinct = frozenset(
+            i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps
+        ) | frozenset(i for i in range(len(columns)) if f"c{i}_bits" in _first(merged))
+        serial_rows = [
+            row for stmt in query.serial_statements(known_distinct) for row in run.rows(stmt)
+        ]
+    for row in serial_rows:
+        cols = partial.get(row.pop("g", None), {})
+        for i, column in enumerate(columns):
+            if column.name in cols:
+                serial_from_row(query, row, i, column, cols[column.name])
+
+    if sketched and not query.native_sketches:
+        _fill_sketches(query, partial, early_sketch.result() if early_sketch else None, run)
 
     # Statement 4: top values, and quantiles on dialects without an aggregate for them.
     if request.group_by is None and partial:
         fields = partial[None]
-        top = query.top_values_statement()
         if top is not None:
             found: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            for row in run.rows(top):
+            for row in early_top.result()[0] if early_top else run.rows(top):
                 i = int(row["i"])
                 text = value_text(query, row["value"], columns[i])
                 found[i].append({"value": text, "count": int(row["n"])})
@@ -204,7 +249,7 @@ def profile_groups(
             plans = _value_count_plans(query, fields, edges, centers, counted_first, skewed_columns)
             _value_counts(query, run, fields, plans, edges, skewed_columns)
 
-    return _profiles(request, merged, partial, edges), run.count
+    return _profiles(request, merged, partial, edges)
 
 
 def _profiles(
@@ -229,6 +274,114 @@ def _profiles(
             histogram_edges=dict(edges),
         )
     return profiles
+
+
+def _fill_sketches(
+    query: ProfileQuery,
+    partial: Mapping[Any, Mapping[str, dict[str, Any]]],
+    forked: list[Rows] | None,
+    run: Statements,
+) -> None:
+    """Each group's column sketches from the rows of the sketch statement."""
+    if forked is None:
+        forked = [run.rows(stmt) for stmt in query.sketch_statements()]
+    minima: dict[tuple[Any, int], list[tuple[Any, Any]]] = defaultdict(list)
+    for rows in forked:
+        for row in rows:
+            if row["idx"] is not None:
+                found = zip(row["idx"], row["bits"], strict=True)
+                minima[(row.get("g"), int(row["i"]))].extend(found)
+    family = query.dialect.sketch_family(False)
+    columns = query.request.columns
+    for (group, i), pairs in minima.items():
+        if group in partial:
+            partial[group][columns[i].name]["sketch"] = DistinctSketch.from_minima(family, pairs)
+
+
+# A folded second moment is kept when the mean moved less than this many standard
+# deviations from the center it was measured around: the sums of deviations then lose at
+# most 1 + 8**2 times the digits of sums around the mean itself (Postgres's var_pop is
+# shift-invariant anyway), far inside 1e-9 relative.
+MAX_CENTER_SHIFT = 8.0
+
+
+def _fold(query: ProfileQuery) -> Fold | None:
+    """Statement 2's work that statement 1 can do on a re-profile: histograms of
+    columns with fixed edges, second moments around the last profile's mean."""
+    request = query.request
+    if request.group_by is not None or not (request.histogram_edges or request.centers):
+        return None
+    edges: dict[str, tuple[float, ...]] = {}
+    centers: dict[str, Center] = {}
+    for column in request.columns:
+        need, name = query.needs[column.name], column.name
+        if column.category != NUMERIC or name in query.value_counted:
+            continue  # SQLite's sorted columns take theirs from the value counts
+        if "histogram" in need and name in request.histogram_edges:
+            edges[name] = tuple(request.histogram_edges[name])
+        mean = request.centers.get(name)
+        if "m2" not in need or mean is None or not abs(mean) < 2.0**400:
+            continue  # no mean, or one so large that squares of deviations overflow
+        if column.floating:
+            centers[name] = Center({None: mean}, False)
+        elif abs(mean) < 2.0**62:
+            centers[name] = Center({None: round(mean)}, True)
+    if not edges and not centers:
+        return None
+    return Fold(edges, centers, max(request.expected_rows or 0, 1))
+
+
+def _read_fold(
+    query: ProfileQuery,
+    merged: Mapping[Any, Mapping[str, Any]],
+    partial: Mapping[Any, Mapping[str, dict[str, Any]]],
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The folded histograms and second moments statement 1 settled (columns with
+    histograms, columns with moments); the others are left to statement 2: counts
+    beyond what the packing allowed, a mean too far from the center."""
+    fold, fields = query.fold, partial.get(None)
+    if fold is None or fields is None:
+        return frozenset(), frozenset()
+    row, d = merged[None], query.dialect
+    histograms, moments = set(), set()
+    for i, column in enumerate(query.request.columns):
+        name, f = column.name, fields[column.name]
+        if name not in fold.edges and name not in fold.centers:
+            continue
+        counted = int(row.get(f"c{i}_n2") or 0)
+        if name in fold.edges:
+            column_edges = fold.edges[name]
+            try:
+                under, counts, over = d.histogram_counts(
+                    row, f"c{i}_h", column_edges, fold.max_rows, counted
+                )
+            except ProfilingError:
+                pass  # the table grew past the packing: statement 2 counts them
+            else:
+                f["histogram"] = Histogram(column_edges, tuple(counts), under, over)
+                histograms.add(name)
+        center = fold.centers.get(name)
+        if center is None:
+            continue
+        if counted < 2:
+            moments.add(name)  # 0.0 or None already: no spread to measure
+            continue
+        moment = d.second_moment(row, f"c{i}_m", counted, center.scale)
+        if moment is not None and _near(f, center.values[None], moment[0], counted):
+            f["m2"], f["m2_exponent"] = moment
+            moments.add(name)
+    return frozenset(histograms), frozenset(moments)
+
+
+def _near(f: Mapping[str, Any], center: float, m2: float, counted: int) -> bool:
+    """Whether the new mean lies within ``MAX_CENTER_SHIFT`` standard deviations of
+    the center the folded moment was measured around."""
+    if f.get("sum") is None or not f.get("finite_count"):
+        return False
+    shift = to_float(f["sum"]) / f["finite_count"] - center
+    if m2 <= 0.0:
+        return shift == 0.0
+    return shift * shift * counted <= MAX_CENTER_SHIFT**2 * m2
 
 
 def _first(rows: Mapping[Any, Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -320,7 +473,7 @@ def _histogram_edges(
 
 
 def _quantile_edges(
-    query: ProfileQuery, run: _Counter, columns: Mapping[int, tuple[float, float, int]]
+    query: ProfileQuery, run: Statements, columns: Mapping[int, tuple[float, float, int]]
 ) -> dict[str, tuple[float, ...]]:
     bins = query.request.histogram_bins
     ranks = {i: quantile_ranks(n, bins) for i, (_, _, n) in columns.items()}
@@ -378,11 +531,16 @@ def _centers(
     return centers
 
 
-def profile_table(conn: Connection, dialect: Dialect, request: ProfileRequest) -> TableProfile:
+def profile_table(
+    conn: Connection,
+    dialect: Dialect,
+    request: ProfileRequest,
+    sessions: SessionBudget | None = None,
+) -> TableProfile:
     """Profile one table (all of it, a partition filter, or a sample)."""
     if request.group_by is not None:
         raise ValueError("profile_table profiles a whole table; use profile_groups")
-    profiles, statements = profile_groups(conn, dialect, request)
+    profiles, statements = profile_groups(conn, dialect, request, sessions)
     profile = profiles[None]
     return TableProfile(
         table=profile.table,
@@ -414,7 +572,7 @@ def _interpolated(n: int, stats: Mapping[int, float]) -> dict[str, float]:
 
 
 def _window_quantiles(
-    query: ProfileQuery, run: _Counter, fields: dict[str, dict[str, Any]]
+    query: ProfileQuery, run: Statements, fields: dict[str, dict[str, Any]]
 ) -> None:
     """Linear-interpolation quantiles from order statistics (numpy's default)."""
     positions: dict[int, set[int]] = {}
@@ -473,7 +631,7 @@ def _value_count_plans(
 
 def _value_counts(
     query: ProfileQuery,
-    run: _Counter,
+    run: Statements,
     fields: dict[str, dict[str, Any]],
     plans: Mapping[int, ValueCountPlan],
     edges: dict[str, tuple[float, ...]],

@@ -38,7 +38,15 @@ from baselinr.catalog import TableRef
 from baselinr.config.models import PartitionConfig, SamplingConfig
 from baselinr.connectors import ColumnInfo, Dialect
 from baselinr.profiling.edges import choose_edges
-from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS, STRING, metrics_for
+from baselinr.profiling.metrics import (
+    BOOLEAN,
+    NUMERIC,
+    QUANTILE_LEVELS,
+    STRING,
+    metrics_for,
+    needs_of,
+)
+from baselinr.profiling.sketch import PRECISION, RANK_MASK, REGISTERS
 
 __all__ = ["Center", "ProfileQuery", "ProfileRequest", "choose_edges", "to_python"]
 
@@ -62,12 +70,16 @@ class ProfileRequest:
     sampling: SamplingConfig | None = None
     group_by: str | None = None
     histogram_edges: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # what the last profile found: each column's mean and the table's row count; with
+    # them statement 1 takes the histograms and the second moments (the folded pass)
+    centers: Mapping[str, float] = field(default_factory=dict)
+    expected_rows: int | None = None
 
     def needs(self, column: ColumnInfo) -> frozenset[str]:
         """The partial aggregates this column needs for the requested metrics."""
         needs: set[str] = {"non_null"}
         for metric in metrics_for(column.category, self.metrics):
-            needs |= metric.needs
+            needs |= needs_of(metric, self.metrics)
         if needs & {"histogram", "non_finite", "m2"}:
             needs.add("moments")  # the finite count (and the mean) are part of the moments
         if "histogram" in needs and column.name not in self.histogram_edges:
@@ -114,6 +126,17 @@ class ValueCountPlan:
     center: Center | None = None
 
 
+@dataclass(frozen=True)
+class Fold:
+    """What statement 1 also takes on a re-profile (the folded second pass): the
+    histograms of columns whose edges are fixed, and second moments around the last
+    profile's mean (``max_rows`` bounds the counts, for dialects that pack them)."""
+
+    edges: Mapping[str, tuple[float, ...]]
+    centers: Mapping[str, Center]
+    max_rows: int
+
+
 class ProfileQuery:
     """Builds the statements for one ``ProfileRequest`` and reads their rows back.
 
@@ -149,6 +172,10 @@ class ProfileQuery:
         # columns whose distinct count (and top values, quantiles) come from the
         # value-counts pass instead (dialects with ``value_counts_pass``)
         self.value_counted: frozenset[str] = frozenset()
+        # whether one aggregate of statement 1 builds a column's distinct sketch
+        # (``Dialect.prepare_sketches``); else the sketch statement does
+        self.native_sketches = False
+        self.fold: Fold | None = None
 
     # --- building blocks -----------------------------------------------------------
     def col(self, name: str) -> ColumnElement[Any]:
@@ -246,10 +273,12 @@ class ProfileQuery:
             groups.append(items)
             if not d.separate_serial_pass:
                 items += self._serial_items(i, column)
-            elif "distinct" in need and column.category == BOOLEAN:
+            elif i in self.bits_in_aggregates():
                 bits = d.distinct_bitmap(col, 0)
-                if bits is not None:
-                    items.append(bits.label(f"c{i}_bits"))
+                assert bits is not None
+                items.append(bits.label(f"c{i}_bits"))
+            if "sketch" in need and self.native_sketches:
+                items.append(d.sketch_aggregate(col, column).label(f"c{i}_sketch"))
             if "min" in need:
                 items.append(self.extreme(sa.func.min(v), column).label(f"c{i}_min"))
             if "max" in need:
@@ -259,6 +288,8 @@ class ProfileQuery:
                 items.append((d.exact_sum(v) if exact else d.sum(v)).label(f"c{i}_sum"))
                 if column.floating:
                     items.append(sa.func.count(v).label(f"c{i}_finite"))
+            if self.fold is not None:
+                items += self._folded_items(i, column, v)
             if "zeros" in need:
                 items.append(d.count_where(col == 0).label(f"c{i}_zeros"))
             if "lengths" in need:
@@ -267,6 +298,39 @@ class ProfileQuery:
                 items.append(sa.func.max(length).label(f"c{i}_len_max"))
                 items.append(d.sum(length).label(f"c{i}_len_sum"))
         return self._chunked(groups)
+
+    def _folded_items(
+        self, i: int, column: ColumnInfo, v: ColumnElement[Any]
+    ) -> list[ColumnElement[Any]]:
+        """Statement 2's items for one column, in statement 1 (``Fold``)."""
+        fold, d = self.fold, self.dialect
+        assert fold is not None
+        column_edges, center = fold.edges.get(column.name), fold.centers.get(column.name)
+        if column_edges is None and center is None:
+            return []
+        items: list[ColumnElement[Any]] = [sa.func.count(v).label(f"c{i}_n2")]
+        if column_edges is not None:
+            x = self.as_double(column)
+            items += d.histogram_aggregates(x, column_edges, f"c{i}_h", fold.max_rows)
+        if center is not None:
+            items += d.second_moment_aggregates(
+                v, self._group_constant(center), center.integer, center.scale, f"c{i}_m"
+            )
+        return items
+
+    def bits_in_aggregates(self) -> frozenset[int]:
+        """Columns (by index) whose distinct count statement 1 takes as a bitmap
+        (booleans, on dialects that keep distinct counts apart)."""
+        d = self.dialect
+        if not d.separate_serial_pass:
+            return frozenset()
+        return frozenset(
+            i
+            for i, column in enumerate(self.request.columns)
+            if "distinct" in self.needs[column.name]
+            and column.category == BOOLEAN
+            and d.distinct_bitmap(self.col(column.name), 0) is not None
+        )
 
     # --- statement 2: distribution ------------------------------------------------------
     def distribution_statements(
@@ -341,6 +405,53 @@ class ProfileQuery:
         ]
         groups = [g for g in groups if g]
         return self._chunked(groups) if groups else []
+
+    # --- distinct sketches, where no aggregate builds them -----------------------------
+    def sketch_columns(self) -> list[int]:
+        return [i for i, c in enumerate(self.request.columns) if "sketch" in self.needs[c.name]]
+
+    def sketch_statements(self) -> list[Select[Any]]:
+        """Per column needing a sketch, its registers: ``GROUP BY`` the low bits of each
+        value's hash, with the smallest of the remaining bits (``profiling.sketch``).
+        Rows ``(g, i, idx, bits)``, one per column (and group): ``idx`` and ``bits``
+        are arrays, without the registers no value was hashed to (NULL: no values)."""
+        if self.native_sketches:
+            return []
+        group = self.request.group_by
+        parts = []
+        for i in self.sketch_columns():
+            column = self.request.columns[i]
+            col = self.col(column.name)
+            keys = [self.col(group).label("g")] if group else []
+            hashed = (
+                sa.select(self.dialect.sketch_hash(col, column).label("h"), *keys)
+                .select_from(self.source)
+                .where(col.is_not(None), *self.filters)
+                .subquery()
+            )
+            h = hashed.c.h
+            index = h.op("&")(sa.literal(REGISTERS - 1, sa.BigInteger))
+            bits = h.op(">>")(sa.literal(PRECISION, sa.Integer)).op("&")(
+                sa.literal(RANK_MASK, sa.BigInteger)
+            )
+            by = [hashed.c.g] if group else []
+            registers = (
+                sa.select(*by, index.label("idx"), sa.func.min(bits).label("bits"))
+                .group_by(*by, index)
+                .subquery()
+            )
+            outer = [registers.c.g] if group else []
+            parts.append(
+                sa.select(
+                    *outer,
+                    sa.literal(i).label("i"),
+                    sa.func.array_agg(registers.c.idx).label("idx"),
+                    sa.func.array_agg(registers.c.bits).label("bits"),
+                ).group_by(*outer)
+            )
+        if not parts:
+            return []
+        return [parts[0] if len(parts) == 1 else _union_all(parts)]
 
     # --- statement 4: values -------------------------------------------------------------
     def top_values_statement(self) -> Select[Any] | None:

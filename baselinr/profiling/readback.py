@@ -8,6 +8,7 @@ from typing import Any
 from baselinr.connectors import ColumnInfo
 from baselinr.profiling.metrics import BOOLEAN, NUMERIC, QUANTILE_LEVELS
 from baselinr.profiling.query import Center, ProfileQuery, to_python
+from baselinr.profiling.sketch import DistinctSketch
 from baselinr.profiling.state import Histogram
 from baselinr.values import Moment, bool_text, number_text
 
@@ -23,6 +24,12 @@ def fields_from_row(
         # all-null columns)
         f["distinct"] = int(read(row, f"c{i}_distinct") or 0)
         bitmap_from_row(row, i, f)
+    if "sketch" in need:
+        # from this row, or filled in from the sketch statement (no rows: no values)
+        d = query.dialect
+        native = query.native_sketches
+        raw = row.get(f"c{i}_sketch")
+        f["sketch"] = d.read_sketch(raw) if native else DistinctSketch.empty(d.sketch_family(False))
     if "min" in need:
         f["min"] = query.read_value(row, f"c{i}_min", column)
     if "max" in need:

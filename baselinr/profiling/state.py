@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from baselinr.jsonutil import decode_value, encode_value
+from baselinr.profiling.sketch import DistinctSketch
 from baselinr.values import Moment
 
 
@@ -124,6 +125,7 @@ class ColumnState:
     histogram: Histogram | None = None
     quantiles: dict[str, float] | None = None
     top_values: list[dict[str, Any]] | None = None
+    sketch: DistinctSketch | None = None
 
     @property
     def mean(self) -> float | Decimal | None:
@@ -146,8 +148,9 @@ class ColumnState:
     def merge(self, other: "ColumnState") -> "ColumnState":
         """Combine with the state of a disjoint set of rows.
 
-        Distinct counts, quantiles and top values cannot be combined from partial
-        results; they come back as ``None`` and must be recomputed.
+        Exact distinct counts, quantiles and top values cannot be combined from
+        partial results; they come back as ``None`` and must be recomputed. Distinct
+        sketches merge.
         """
         n_a, n_b = self.finite_count or 0, other.finite_count or 0
         if self.m2 is None or other.m2 is None or n_a == 0 or n_b == 0:
@@ -167,6 +170,9 @@ class ColumnState:
             histogram = self.histogram or other.histogram
         else:
             histogram = self.histogram.merge(other.histogram)
+        sketch = None  # unknown unless both sides have one of the same hash
+        if self.sketch and other.sketch and self.sketch.family == other.sketch.family:
+            sketch = self.sketch.merge(other.sketch)
         return replace(
             self,
             rows=self.rows + other.rows,
@@ -186,6 +192,7 @@ class ColumnState:
             histogram=histogram,
             quantiles=None,
             top_values=None,
+            sketch=sketch,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -194,6 +201,7 @@ class ColumnState:
         data["max"] = encode_value(self.max)
         data["sum"] = encode_value(self.sum)
         data["histogram"] = self.histogram.to_json() if self.histogram else None
+        data["sketch"] = self.sketch.to_json() if self.sketch else None
         return data
 
     @classmethod
@@ -205,4 +213,6 @@ class ColumnState:
         values["sum"] = decode_value(values.get("sum"))
         if values.get("histogram"):
             values["histogram"] = Histogram.from_json(values["histogram"])
+        if values.get("sketch"):
+            values["sketch"] = DistinctSketch.from_json(values["sketch"])
         return cls(**values)

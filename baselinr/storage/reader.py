@@ -3,6 +3,7 @@ cached metrics of skipped tables, and drift baselines. Rows come back as frozen
 records (``storage/records.py``)."""
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,6 +99,21 @@ class ResultReader:
                 if data and data.get("edges"):
                     edges[column] = tuple(float(e) for e in data["edges"])
         return edges
+
+    def latest_means(
+        self, schema: str | None, table: str, *, database: str | None = None
+    ) -> tuple[dict[str, float], int | None]:
+        """(column -> mean, row count) of the latest completed run: where the next
+        profile can measure deviations from in its first statement."""
+        run = self.latest_completed_run(schema, table, database=database)
+        if run is None:
+            return {}, None
+        stmt = sa.select(results.c.column_name, results.c.metric_value).where(
+            results.c.run_id == run.run_id, results.c.metric_name == "mean"
+        )
+        with self.engine.connect() as conn:
+            means = {c: float(v) for c, v in conn.execute(stmt) if v is not None}
+        return {c: v for c, v in means.items() if math.isfinite(v)}, run.row_count
 
     # --- drift baselines ---------------------------------------------------------------
     def completed_runs_before(
