@@ -296,18 +296,7 @@ class KeptCluster(PostgresCluster):
 
     def start(self) -> "KeptCluster":
         if (self.data / "PG_VERSION").exists():
-            options = (
-                f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200 -c shared_buffers=256MB"
-            )
-            done = self._run(
-                _binary("pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"),
-                "-o", options, "-w", "-t", "60", "start",
-            )  # fmt: skip
-            if done.returncode != 0:
-                raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()}")
-            self.started = True
+            self.launch()
             return self
         self.directory.mkdir(parents=True, exist_ok=True)
         super().start()

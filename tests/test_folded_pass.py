@@ -55,12 +55,20 @@ def assert_close_to_exact(profile: TableProfile, rows: list[dict[str, Any]]) -> 
         assert got == pytest.approx(want, rel=1e-9), name
 
 
+def profiled_twice(
+    engine: sa.Engine, table: str, rows: list[dict[str, Any]]
+) -> tuple[ProfileRequest, TableProfile, TableProfile]:
+    """The request, a first profile, and a second one that knows only its edges."""
+    create_table(engine, table, COLUMNS, rows)
+    request = request_for(engine, table, DEFAULT_METRICS)
+    first = run(engine, request)
+    plain = run(engine, dataclasses.replace(request, histogram_edges=first.histogram_edges))
+    return request, first, plain
+
+
 def test_a_reprofile_takes_one_statement_less(warehouse: sa.Engine) -> None:
     rows = rows_around(1e9, 1e-3, 3000)
-    create_table(warehouse, "fold", COLUMNS, rows)
-    request = request_for(warehouse, "fold", DEFAULT_METRICS)
-    first = run(warehouse, request)
-    plain = run(warehouse, dataclasses.replace(request, histogram_edges=first.histogram_edges))
+    request, first, plain = profiled_twice(warehouse, "fold", rows)
 
     spread = exact_stddev([r["f"] for r in rows])
     moved = rows_around(1e9, 1e-3, 3000, shift=3 * spread)  # the mean moved 3 sigma
@@ -80,10 +88,7 @@ def test_a_reprofile_takes_one_statement_less(warehouse: sa.Engine) -> None:
 
 def test_a_mean_far_from_the_center_falls_back_to_statement_two(warehouse: sa.Engine) -> None:
     rows = rows_around(1e9, 1e-3, 2000)
-    create_table(warehouse, "far", COLUMNS, rows)
-    request = request_for(warehouse, "far", DEFAULT_METRICS)
-    first = run(warehouse, request)
-    plain = run(warehouse, dataclasses.replace(request, histogram_edges=first.histogram_edges))
+    request, first, plain = profiled_twice(warehouse, "far", rows)
     # the last mean 1000 standard deviations away from today's
     far = {"i": first.means()["i"] - 5_000, "f": first.means()["f"] - 30.0}
     folded = run(warehouse, again(request, first, centers=far))

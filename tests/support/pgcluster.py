@@ -74,6 +74,10 @@ class PostgresCluster:
         )  # fmt: skip
         if result.returncode != 0:
             raise ClusterUnavailable(f"initdb failed: {result.stderr.strip()}")
+        return self.launch()
+
+    def launch(self) -> "PostgresCluster":
+        """Start the server on the data directory (made by ``start``, or kept)."""
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
