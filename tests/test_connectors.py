@@ -127,6 +127,19 @@ def test_every_postgres_type_profiles_with_every_metric(pg_engine: sa.Engine) ->
     assert m["dom"]["mean"] == 5.0
     assert set(m["js"]) == {"count", "null_count", "null_ratio"}
     assert len(seen) <= 4
+    # distinct sketches of every type (hashed without printing dates, timestamps or
+    # uuids as text), by SQL and, where installed, by the hll extension
+    with pg_engine.begin() as conn:
+        hll = conn.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'hll'"))
+        native = hll.first() is not None
+    for use_hll in (False, True) if native else (False,):
+        if use_hll:
+            with pg_engine.begin() as conn:
+                conn.execute(sa.text("CREATE EXTENSION hll"))
+        sketched, _ = profile(pg_engine, "alltypes", ("approx_distinct_count",))
+        found = {c.column.name: c.metrics for c in sketched.columns if c.metrics}
+        assert found and all(v == {"approx_distinct_count": 1} for v in found.values()), found
+        assert set(found) == {n for n, v in m.items() if "distinct_count" in v}
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb"])

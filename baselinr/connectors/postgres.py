@@ -254,6 +254,13 @@ class PostgresDialect(Dialect):
             return sa.func.hashfloat8extended(self.as_float(col), seed)
         if column.category == NUMERIC:
             return sa.func.hashint8extended(sa.cast(col, sa.BigInteger), seed)
+        if column.temporal:  # without printing every value as text
+            upper = column.type_name.upper()
+            if "WITH TIME ZONE" in upper or upper.startswith("TIMESTAMPTZ"):
+                col = sa.func.timezone("UTC", col)  # the same instant in any session
+            return sa.func.timestamp_hash_extended(sa.cast(col, postgresql.TIMESTAMP), seed)
+        if column.type_name.upper() == "UUID":
+            return sa.func.uuid_hash_extended(col, seed)
         return sa.func.hashtextextended(sa.cast(col, sa.Text), seed)
 
     def quantiles(self, col: ColumnElement[Any], levels: Sequence[float]) -> ColumnElement[Any]:
