@@ -142,10 +142,12 @@ def test_the_runner_folds_from_the_last_run_and_from_state(
         config = make_config(source_block(warehouse), [{"table": "ran"}], **incremental)
         first, second = (full_run(ProfileRunner(config)) for _ in range(2))
         assert first.status == second.status == "completed", (first.error, second.error)
-        # the stored figure: one statement less (the first of these two runs may fold
-        # already, from the run before it)
+        # the stored figure: no statement 2 (the first of these two runs may fold
+        # already, from the run before it); on Postgres the distinct counts are split
+        # over the spare sessions (max_workers 4: three of them; two columns here)
         assert second.run.metadata["statements"] <= first.run.metadata["statements"]
-        assert second.run.metadata["statements"] == 1 + (warehouse.dialect.name == "postgresql")
+        distinct_parts = min(3, len(COLUMNS)) if warehouse.dialect.name == "postgresql" else 0
+        assert second.run.metadata["statements"] == 1 + distinct_parts
         assert second.profile.column("f").metrics["stddev"] == pytest.approx(
             exact_stddev([r["f"] for r in rows]), rel=1e-9
         )

@@ -121,14 +121,17 @@ def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProf
     sketched = query.sketch_columns()
     if sketched:
         query.native_sketches = dialect.prepare_sketches(run.conn)
-    # Exact distinct counts (the slowest statement), distinct sketches and top values
-    # need nothing from statement 1: on spare sessions they start now and run beside
-    # statements 1 and 2. (They then count columns that statement 1 would have settled,
-    # at no cost in time.)
-    early_serial = run.fork(query.serial_statements(query.bits_in_aggregates()))
+    # Exact distinct counts (the slowest statement: a sort per column, on one core),
+    # distinct sketches and top values need nothing from statement 1: on spare sessions
+    # they start now and run beside statements 1 and 2, the distinct counts split by
+    # columns over the sessions left. (They then count columns that statement 1 would
+    # have settled, at no cost in time.)
     early_sketch = run.fork(query.sketch_statements())
     top = query.top_values_statement() if request.group_by is None else None
     early_top = run.fork([top]) if top is not None else None
+    early_serial = run.fork_each(
+        query.serial_statements(query.bits_in_aggregates(), parts=run.spare())
+    )
 
     # Statement 1: scalar aggregates (on a re-profile, with histograms and second
     # moments folded in). Chunks (very wide tables) are joined by group.
@@ -214,7 +217,7 @@ def _profile_groups(query: ProfileQuery, run: Statements) -> dict[Any, TableProf
     # Statement 3: exact distinct counts and quantiles, where the dialect keeps them apart
     # (and the distinct count is not known from the statements above).
     if early_serial is not None:
-        serial_rows = [row for rows in early_serial.result() for row in rows]
+        serial_rows = [row for part in early_serial for row in part.rows()]
     else:
         known_distinct = frozenset(
             i for i, c in enumerate(columns) if c.name in known or c.name in bitmaps

@@ -393,10 +393,13 @@ class ProfileQuery:
         return sa.case(*whens, else_=sa.null())
 
     # --- statement 3: serial aggregates ---------------------------------------------------
-    def serial_statements(self, known_distinct: frozenset[int] = frozenset()) -> list[Select[Any]]:
+    def serial_statements(
+        self, known_distinct: frozenset[int] = frozenset(), parts: int = 1
+    ) -> list[Select[Any]]:
         """Distinct counts and quantiles, when the dialect keeps them apart. Columns in
         ``known_distinct`` (by index) have their distinct count from the cheaper
-        statements already (all null, one value, a bitmap)."""
+        statements already (all null, one value, a bitmap). ``parts``: columns dealt
+        round-robin into that many statements, to run side by side."""
         if not self.dialect.separate_serial_pass:
             return []
         groups = [
@@ -404,7 +407,10 @@ class ProfileQuery:
             for i, column in enumerate(self.request.columns)
         ]
         groups = [g for g in groups if g]
-        return self._chunked(groups) if groups else []
+        if not groups:
+            return []
+        dealt = [groups[k :: max(parts, 1)] for k in range(min(max(parts, 1), len(groups)))]
+        return [stmt for hand in dealt for stmt in self._chunked(hand)]
 
     # --- distinct sketches, where no aggregate builds them -----------------------------
     def sketch_columns(self) -> list[int]:

@@ -117,6 +117,19 @@ class Statements:
         self._pending.append(pending)
         return pending
 
+    def spare(self) -> int:
+        """Sessions free right now for ``fork`` (0 without a budget)."""
+        return self.budget.free if self.budget is not None else 0
+
+    def fork_each(self, stmts: Sequence[Any]) -> "list[Part] | None":
+        """Each statement on a spare session of its own where one is free (the others
+        run on this connection when their rows are asked for); None when none could
+        start, so that the caller can run them its own way."""
+        parts = [Part(self, stmt, self.fork([stmt])) for stmt in stmts]
+        if not any(part.pending for part in parts):
+            return None
+        return parts
+
     def settle(self) -> None:
         """Wait for every forked statement (their sessions are given back)."""
         for pending in self._pending:
@@ -125,3 +138,17 @@ class Statements:
     def _counted(self, n: int) -> None:
         with self._lock:
             self.count += n
+
+
+class Part:
+    """One statement of ``Statements.fork_each``: forked, or run here when asked."""
+
+    def __init__(self, statements: Statements, stmt: Any, pending: Pending | None) -> None:
+        self.statements = statements
+        self.stmt = stmt
+        self.pending = pending
+
+    def rows(self) -> Rows:
+        if self.pending is not None:
+            return self.pending.result()[0]
+        return self.statements.rows(self.stmt)
