@@ -130,9 +130,12 @@ def from_postgresql_hll(text: str, family: str) -> DistinctSketch:
         return DistinctSketch.empty(family)
     if kind != _HLL_FULL or log2m != PRECISION or width != 5:
         raise ValueError(f"unexpected hll value (type {kind}, log2m {log2m}, width {width})")
-    packed = int.from_bytes(data[3:], "big")
-    total = len(data[3:]) * 8
+    body = data[3:]
+    if len(body) * 8 < 5 * REGISTERS:
+        raise ValueError("a truncated hll value")
     registers = bytearray(REGISTERS)
-    for k in range(REGISTERS):
-        registers[k] = (packed >> (total - 5 * (k + 1))) & 0x1F
+    for group in range(REGISTERS // 8):  # 8 registers in every 5 bytes
+        chunk = int.from_bytes(body[5 * group : 5 * group + 5], "big")
+        for k in range(8):
+            registers[8 * group + k] = (chunk >> (35 - 5 * k)) & 0x1F
     return DistinctSketch(family, bytes(registers))
