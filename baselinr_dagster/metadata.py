@@ -222,6 +222,9 @@ def materialization_metadata(
             schema=_DECISION_SCHEMA,
         ),
     }
+    estimated = sorted({m for r in reports for m in r.get("estimated_metrics") or ()})
+    if estimated:  # say which values are estimates (distinct sketches)
+        metadata["baselinr/estimated_metrics"] = ", ".join(estimated)
     row_counts = [r["row_count"] for r in reports if r.get("row_count") is not None]
     if row_counts:
         metadata["dagster/row_count"] = sum(row_counts)

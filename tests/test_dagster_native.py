@@ -360,6 +360,21 @@ def test_numbers_only_where_a_plot_means_something(tmp_path: Path, warehouse: sa
     assert isinstance(event.metadata["baselinr/metrics"], dg.TableMetadataValue)
 
 
+def test_estimated_metrics_are_named(tmp_path: Path, warehouse: sa.Engine) -> None:
+    metrics = ["count", "approx_distinct_count", "unique_ratio"]
+    path = write_config(tmp_path, [{"table": "orders", "metrics": metrics}])
+    job = build_baselinr_definitions(path).resolve_job_def("baselinr_profile_all")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, run_config=QUIET)
+    (event,) = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == ORDERS
+    ]
+    meta = plain_metadata(event.metadata)
+    assert meta["baselinr/estimated_metrics"] == "approx_distinct_count, unique_ratio"
+
+
 def _nulls(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         return int(
