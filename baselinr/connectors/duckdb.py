@@ -83,6 +83,11 @@ class DuckDBDialect(Dialect):
         found = Moment.from_micros(raw, column.temporal == "date")
         return found if found is not None else raw
 
+    def count_where(self, cond: ColumnElement[bool]) -> ColumnElement[Any]:
+        # FILTER clauses cost DuckDB ~13x a CASE: 220 histogram counts over 1M rows took
+        # 8.7 s as count(*) FILTER (WHERE ...) and 0.66 s as count(CASE WHEN ... THEN 1)
+        return sa.func.count(sa.case((cond, 1)))
+
     def sketch_hash(self, col: ColumnElement[Any], column: ColumnInfo) -> ColumnElement[Any]:
         return sa.func.hash(col)  # UBIGINT
 
