@@ -67,9 +67,9 @@ class TableJob:
     columns: tuple[ColumnInfo, ...]
     metrics: tuple[str, ...]
     merged: tuple[str, ...]
-    edges: Mapping[str, tuple[float, ...]]
     sampling: SamplingConfig | None
     plan_time: dt.datetime
+    edges: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     # what the last profile found: each column's mean and the row count (statement 1
     # then takes the histograms and second moments itself: the folded pass)
     centers: Mapping[str, float] = field(default_factory=dict)
@@ -118,10 +118,9 @@ class TableProfiler:
             columns=tuple(select_columns(all_columns, entry.columns)),
             metrics=metrics,
             merged=merged_metrics(config.incremental, metrics),
-            edges=self._edges(decision, metrics),
             sampling=sampling,
             plan_time=plan_time,
-            **self._previous_shape(decision, metrics),
+            **self._known_shape(decision, metrics),
         )
         work = self._carry_out(conn, job)
         estimated = estimated_metrics(metrics)
@@ -144,33 +143,30 @@ class TableProfiler:
         return self._plain(conn, job, keep_partitions=False)
 
     # --- preparation -------------------------------------------------------------------------
-    def _edges(
-        self, decision: TableDecision, metrics: Sequence[str]
-    ) -> dict[str, tuple[float, ...]]:
-        """Histogram edges fixed by earlier profiles: from state, else from the latest
-        stored run."""
-        if "histogram" not in metrics:
+    def _known_shape(self, decision: TableDecision, metrics: Sequence[str]) -> dict[str, Any]:
+        """What earlier profiles fixed or found: histogram edges (fixed once chosen),
+        each column's mean and the row count (where statement 1 folds statement 2).
+        From state, else from the latest stored run (read once)."""
+        wanted_edges, wanted_centers = "histogram" in metrics, "stddev" in metrics
+        if not (wanted_edges or wanted_centers):
             return {}
         state = decision.state
-        stored = (state.metadata.get("histogram_edges") if state else None) or {}
-        if stored:
-            return {k: tuple(float(e) for e in v) for k, v in stored.items()}
-        return self.context.storage.reader.histogram_edges(
-            decision.schema, decision.table, database=decision.database
-        )
-
-    def _previous_shape(self, decision: TableDecision, metrics: Sequence[str]) -> dict[str, Any]:
-        """The last profile's means and row count: from state, else the latest run."""
-        if "stddev" not in metrics and "histogram" not in metrics:
-            return {}
-        state = decision.state
-        if state is not None and "centers" in state.metadata:
-            centers = {k: float(v) for k, v in state.metadata["centers"].items()}
-            return {"centers": centers, "expected_rows": state.row_count}
-        centers, rows = self.context.storage.reader.latest_means(
-            decision.schema, decision.table, database=decision.database
-        )
-        return {"centers": centers, "expected_rows": rows}
+        meta = state.metadata if state is not None else {}
+        edges = {k: tuple(float(e) for e in v) for k, v in meta.get("histogram_edges", {}).items()}
+        centers = {k: float(v) for k, v in meta.get("centers", {}).items()}
+        rows = state.row_count if state is not None else None
+        if (wanted_edges and not edges) or "centers" not in meta:
+            found = self.context.storage.reader.previous_profile(
+                decision.schema, decision.table, database=decision.database
+            )
+            edges = edges or found.edges
+            centers = centers if "centers" in meta else found.means
+            rows = rows if rows is not None else found.row_count
+        return {
+            "edges": edges if wanted_edges else {},
+            "centers": centers,
+            "expected_rows": rows,
+        }
 
     def _request(
         self,

@@ -325,8 +325,8 @@ def test_checks_and_an_observation_land_on_the_target_asset(
 
 
 # --- the UI -----------------------------------------------------------------------------
-def test_numbers_only_where_a_plot_means_something(tmp_path: Path, warehouse: sa.Engine) -> None:
-    path = write_config(tmp_path, [{"table": "orders", "plot_metrics": ["amount.mean"]}])
+def orders_materialization(path: Path) -> dg.AssetMaterialization:
+    """The orders asset's materialization from one in-process run of the job."""
     job = build_baselinr_definitions(path).resolve_job_def("baselinr_profile_all")
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(instance=instance, run_config=QUIET)
@@ -335,6 +335,12 @@ def test_numbers_only_where_a_plot_means_something(tmp_path: Path, warehouse: sa
         for e in result.get_asset_materialization_events()
         if e.materialization.asset_key == ORDERS
     ]
+    return event
+
+
+def test_numbers_only_where_a_plot_means_something(tmp_path: Path, warehouse: sa.Engine) -> None:
+    path = write_config(tmp_path, [{"table": "orders", "plot_metrics": ["amount.mean"]}])
+    event = orders_materialization(path)
     numeric = {
         k
         for k, v in event.metadata.items()
@@ -363,14 +369,7 @@ def test_numbers_only_where_a_plot_means_something(tmp_path: Path, warehouse: sa
 def test_estimated_metrics_are_named(tmp_path: Path, warehouse: sa.Engine) -> None:
     metrics = ["count", "approx_distinct_count", "unique_ratio"]
     path = write_config(tmp_path, [{"table": "orders", "metrics": metrics}])
-    job = build_baselinr_definitions(path).resolve_job_def("baselinr_profile_all")
-    with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, run_config=QUIET)
-    (event,) = [
-        e.materialization
-        for e in result.get_asset_materialization_events()
-        if e.materialization.asset_key == ORDERS
-    ]
+    event = orders_materialization(path)
     meta = plain_metadata(event.metadata)
     assert meta["baselinr/estimated_metrics"] == "approx_distinct_count, unique_ratio"
 

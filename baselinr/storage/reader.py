@@ -5,6 +5,7 @@ records (``storage/records.py``)."""
 import datetime as dt
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,15 @@ def in_flight(run: StoredRun, now: dt.datetime | None = None) -> bool:
     """Whether a run is being profiled right now (not finished, not abandoned): its
     heartbeat is fresh and its process, if on this machine, exists."""
     return run.live(now)
+
+
+@dataclass
+class PreviousProfile:
+    """``ResultsReader.previous_profile``: edges, means and rows of the latest run."""
+
+    edges: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    means: dict[str, float] = field(default_factory=dict)
+    row_count: int | None = None
 
 
 class ResultReader:
@@ -86,34 +96,33 @@ class ResultReader:
     ) -> dict[str, tuple[float, ...]]:
         """Bin edges of the latest completed run's histograms: once chosen, edges stay
         fixed so histograms of different runs and partitions are comparable."""
-        run = self.latest_completed_run(schema, table, database=database)
-        if run is None:
-            return {}
-        stmt = sa.select(results.c.column_name, results.c.metric_json).where(
-            results.c.run_id == run.run_id, results.c.metric_name == "histogram"
-        )
-        edges = {}
-        with self.engine.connect() as conn:
-            for column, text in conn.execute(stmt):
-                data = jsonutil.loads(text)
-                if data and data.get("edges"):
-                    edges[column] = tuple(float(e) for e in data["edges"])
-        return edges
+        return self.previous_profile(schema, table, database=database).edges
 
-    def latest_means(
+    def previous_profile(
         self, schema: str | None, table: str, *, database: str | None = None
-    ) -> tuple[dict[str, float], int | None]:
-        """(column -> mean, row count) of the latest completed run: where the next
-        profile can measure deviations from in its first statement."""
+    ) -> PreviousProfile:
+        """What the latest completed run found that the next profile builds on: its
+        histogram edges, each column's mean and the row count (one run lookup, one
+        read of its results)."""
         run = self.latest_completed_run(schema, table, database=database)
         if run is None:
-            return {}, None
-        stmt = sa.select(results.c.column_name, results.c.metric_value).where(
-            results.c.run_id == run.run_id, results.c.metric_name == "mean"
-        )
+            return PreviousProfile()
+        stmt = sa.select(
+            results.c.column_name,
+            results.c.metric_name,
+            results.c.metric_value,
+            results.c.metric_json,
+        ).where(results.c.run_id == run.run_id, results.c.metric_name.in_(("histogram", "mean")))
+        found = PreviousProfile(row_count=run.row_count)
         with self.engine.connect() as conn:
-            means = {c: float(v) for c, v in conn.execute(stmt) if v is not None}
-        return {c: v for c, v in means.items() if math.isfinite(v)}, run.row_count
+            for column, metric, value, text in conn.execute(stmt):
+                if metric == "mean" and value is not None and math.isfinite(value):
+                    found.means[column] = float(value)
+                elif metric == "histogram":
+                    data = jsonutil.loads(text)
+                    if data and data.get("edges"):
+                        found.edges[column] = tuple(float(e) for e in data["edges"])
+        return found
 
     # --- drift baselines ---------------------------------------------------------------
     def completed_runs_before(
