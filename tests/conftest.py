@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from baselinr.config import BaselinrConfig, load_config
-from tests.support.pgcluster import ClusterUnavailable, ExistingServer, PostgresCluster
+from tests.support.pgcluster import ExistingServer, cluster_for_tests
 
 _counter = itertools.count()
 
@@ -26,14 +26,7 @@ def pg_server() -> Iterator[Any]:
     if os.environ.get("BASELINR_TEST_PG_URL"):
         yield ExistingServer(os.environ["BASELINR_TEST_PG_URL"])
         return
-    cluster = PostgresCluster()
-    try:
-        cluster.start()
-    except ClusterUnavailable as exc:
-        cluster.stop()
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs PostgreSQL and none could be started: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    cluster = cluster_for_tests()
     yield cluster
     cluster.stop()
 

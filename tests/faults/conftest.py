@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from baselinr.cli import main
-from tests.support.pgcluster import ClusterUnavailable, PostgresCluster
+from tests.support.pgcluster import PostgresCluster, cluster_for_tests
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -55,38 +55,15 @@ class Victim:
         return self.cluster.create_database(name)
 
     def stop(self) -> None:
-        from tests.support.pgcluster import _binary
-
-        self.cluster._run(
-            _binary("pg_ctl"), "-D", str(self.cluster.data), "-m", "immediate", "-w", "stop"
-        )
+        self.cluster.halt()
 
     def start(self) -> None:
-        from tests.support.pgcluster import _binary
-
-        options = (
-            # commits are durable across a crash of the server (synchronous_commit on),
-            # as on a real one: a test that crashes it must not lose committed runs
-            f"-p {self.cluster.port} -k {self.cluster.directory} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off"
-        )
-        result = self.cluster._run(
-            _binary("pg_ctl"), "-D", str(self.cluster.data), "-l",
-            str(self.cluster.directory / "log"), "-o", options, "-w", "-t", "60", "start",
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
+        self.cluster.launch(durable=True)
 
 
 @pytest.fixture(scope="session")
 def victim() -> Iterator[Victim]:
-    cluster = PostgresCluster()
-    try:
-        cluster.start()
-    except ClusterUnavailable as exc:
-        cluster.stop()
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs PostgreSQL and none could be started: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    cluster = cluster_for_tests()
     victim = Victim(cluster)
     victim.stop()
     victim.start()  # with durable commits

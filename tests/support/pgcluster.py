@@ -50,6 +50,20 @@ def create_database(admin_url: str, name: str, url: str) -> str:
     return url
 
 
+def cluster_for_tests() -> "PostgresCluster":
+    """A started cluster, or the test session fails (CI) or skips (elsewhere)."""
+    import pytest
+
+    cluster = PostgresCluster()
+    try:
+        return cluster.start()
+    except ClusterUnavailable as exc:
+        cluster.stop()
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs PostgreSQL and none could be started: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
 class PostgresCluster:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="baselinr-pg-"))
@@ -76,12 +90,14 @@ class PostgresCluster:
             raise ClusterUnavailable(f"initdb failed: {result.stderr.strip()}")
         return self.launch()
 
-    def launch(self) -> "PostgresCluster":
-        """Start the server on the data directory (made by ``start``, or kept)."""
+    def launch(self, *, durable: bool = False) -> "PostgresCluster":
+        """Start the server on the data directory (made by ``start``, or kept).
+        ``durable``: commits survive a crash of the server (synchronous_commit on), as
+        on a real one, for tests that crash it."""
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=256MB"
+            "-c fsync=off -c full_page_writes=off -c max_connections=200 "
+            "-c shared_buffers=256MB" + ("" if durable else " -c synchronous_commit=off")
         )
         result = self._run(
             _binary("pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "log"),
@@ -99,10 +115,14 @@ class PostgresCluster:
     def create_database(self, name: str) -> str:
         return create_database(self.url(), name, self.url(name))
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server at once (a crash: immediate mode), keeping its data."""
         if self.started:
             self._run(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
             self.started = False
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> "PostgresCluster":
