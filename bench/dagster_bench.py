@@ -114,17 +114,7 @@ def bench_sensor(tables: int, directory: Path) -> None:
     print(f"\nSensor tick, {tables} unchanged tables on PostgreSQL")
     with PostgresCluster() as cluster:
         url = cluster.create_database("bench")
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            for i in range(tables):
-                conn.execute(sa.text(f"CREATE TABLE public.t_{i:05d} (id int, v float8, s text)"))
-                conn.execute(
-                    sa.text(
-                        f"INSERT INTO public.t_{i:05d} "
-                        "SELECT g, g * 0.5, 'x' || g FROM generate_series(1, 20) g"
-                    )
-                )
-        engine.dispose()
+        create_tables(url, tables)
         path = write_config(directory, tables, {"url": url}, incremental=True)
         defs = build_baselinr_definitions(path)
         with dg.instance_for_test() as instance:
